@@ -1,0 +1,3 @@
+from .base_audio_encoder import BaseAudioEncoder
+
+__all__ = ['BaseAudioEncoder']

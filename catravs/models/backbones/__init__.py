@@ -1,0 +1,3 @@
+from .base_visual_backbone import BaseVisualBackbone
+
+__all__ = ['BaseVisualBackbone']

@@ -1,0 +1,3 @@
+from .base_decoder import BaseQueryDecoder
+
+__all__ = ['BaseQueryDecoder']

@@ -1,0 +1,3 @@
+from .base_mask_head import BaseMaskHead
+
+__all__ = ['BaseMaskHead']

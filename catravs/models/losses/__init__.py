@@ -1,0 +1,3 @@
+from .base_loss import BaseLoss
+
+__all__ = ['BaseLoss']

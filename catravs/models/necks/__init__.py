@@ -1,0 +1,3 @@
+from .base_neck import BaseNeck
+
+__all__ = ['BaseNeck']

@@ -1,0 +1,3 @@
+from .base_matcher import BaseMatcher
+
+__all__ = ['BaseMatcher']

@@ -1,0 +1,3 @@
+from .avs_data_sample import AVSDataSample
+
+__all__ = ['AVSDataSample']
