@@ -4,4 +4,8 @@ from .utils.env_check import check_torch_family
 
 check_torch_family()
 
+# Every checkpoint MMEngine loads from a local file goes through the allow-listed,
+# weights-only loader from here on (see catravs/engine/safe_checkpoint.py).
+from .engine import safe_checkpoint as _safe_checkpoint  # noqa: E402,F401
+
 __all__ = ['__version__']

@@ -23,7 +23,6 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
         mean, std: per-channel statistics, in RGB order after ``bgr_to_rgb``.
         bgr_to_rgb: frames arrive in BGR (OpenCV); convert to RGB.
         size_divisor: pad H and W up to a multiple of this (1: only to the batch max).
-        mask_pad_value: label written into padded mask pixels (ignored by losses).
     """
 
     def __init__(self,
@@ -31,7 +30,6 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
                  std: Sequence[float] = (58.395, 57.12, 57.375),
                  bgr_to_rgb: bool = True,
                  size_divisor: int = 1,
-                 mask_pad_value: int = 255,
                  non_blocking: bool = False) -> None:
         super().__init__(non_blocking)
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1),
@@ -40,7 +38,6 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
                              persistent=False)
         self.bgr_to_rgb = bgr_to_rgb
         self.size_divisor = size_divisor
-        self.mask_pad_value = mask_pad_value
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
@@ -51,7 +48,6 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
         div = self.size_divisor
         height, width = -(-height // div) * div, -(-width // div) * div
 
-        clip_shapes = [tuple(f.shape[-2:]) for f in frames]
         batch = []
         for clip in frames:
             clip = clip.float()
@@ -64,14 +60,9 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
         audio = torch.stack(list(audio)) if isinstance(audio, (list, tuple)) else audio
 
         if data_samples is not None:
-            for sample, clip_shape in zip(data_samples, clip_shapes):
+            # Labels keep their own size (evaluation may score at another size than
+            # the frames); the model crops predictions to img_shape and resizes.
+            for sample in data_samples:
                 sample.set_metainfo(dict(batch_input_shape=(height, width)))
-                # Labels at the frame size are padded with the frames; labels kept
-                # at another size (e.g. evaluation at 224 x 224) stay as they are.
-                if 'gt_masks' in sample and tuple(sample.gt_masks.shape[-2:]) == clip_shape:
-                    gt = sample.gt_masks
-                    pad = (0, width - gt.shape[-1], 0, height - gt.shape[-2])
-                    if any(pad):
-                        sample.gt_masks = F.pad(gt, pad, value=self.mask_pad_value)
         return dict(inputs=dict(frames=torch.stack(batch), audio=audio.float()),
                     data_samples=data_samples)

@@ -1,1 +1,3 @@
-__all__ = []
+from .catr import CATR
+
+__all__ = ['CATR']

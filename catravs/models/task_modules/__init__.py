@@ -1,3 +1,4 @@
 from .base_matcher import BaseMatcher
+from .hungarian_matcher import HungarianMatcher
 
-__all__ = ['BaseMatcher']
+__all__ = ['BaseMatcher', 'HungarianMatcher']

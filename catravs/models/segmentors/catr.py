@@ -1,0 +1,192 @@
+"""CATR: Combinatorial-dependence Audio-queried Transformer (Li et al., ACM MM 2023)."""
+from __future__ import annotations
+
+import copy
+from typing import Literal, Optional, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.registry import DefaultScope
+from torch import Tensor
+
+from catravs.models.builder import build_model_part
+from catravs.models.losses import ClipTargets
+from catravs.models.utils import sine_position_embedding
+from catravs.registry import MODELS
+from catravs.structures import AVSDataSample
+
+Task = Literal['binary', 'semantic']
+ForwardMode = Literal['loss', 'predict', 'tensor']
+IGNORE_INDEX = 255
+
+
+@MODELS.register_module()
+class CATR(BaseModel):
+    """Audio-visual video segmentor assembled from registered parts.
+
+    Data flow for ``inputs = dict(frames[B, T, 3, H, W], audio[B, T, ...])``:
+    backbone on the N = B*T frames -> 4 levels; neck -> C channels each; audio
+    encoder -> ``[N, D_a]`` -> ``Linear(D_a, C) + LayerNorm + Dropout`` -> audio
+    tokens ``[B, T, C]``; the stride-8 level through a 1x1 conv plus a sine
+    position embedding -> video tokens; fusion -> fused video + memory; query
+    decoder -> ``[L, N, Q, C]``; mask head -> mask logits ``[L, N, Q, H/4, W/4]``
+    and class logits ``[L, N, Q, K+1]``.
+
+    Args:
+        backbone, neck, audio_encoder, fusion, decoder, head, criterion: configs
+            of model parts of the categories ``visual_backbone``, ``neck``,
+            ``audio_encoder``, ``fusion``, ``decoder``, ``head``, ``loss``.
+            ``neck.in_channels`` defaults to the backbone's ``out_channels``;
+            ``head.num_classes`` and ``criterion.num_classes`` to ``num_classes``.
+        task: ``'binary'`` (S4/MS3: one "sounding" class) or ``'semantic'`` (AVSS).
+        num_classes: K, foreground classes (binary: 1; AVSS: all label classes,
+            background included).
+        d_model: C.
+        token_level: index of the backbone level that gives the video tokens
+            (1: stride 8).
+        audio_dropout: dropout after the audio projection.
+        test_cfg: ``mask_threshold`` (binary tasks, default 0.5).
+    """
+
+    def __init__(self, backbone: dict, neck: dict, audio_encoder: dict, fusion: dict,
+                 decoder: dict, head: dict, criterion: dict, task: Task = 'binary',
+                 num_classes: int = 1, d_model: int = 256, token_level: int = 1,
+                 audio_dropout: float = 0.1, test_cfg: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+        if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
+            with DefaultScope.overwrite_default_scope('catravs'):
+                data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if task not in ('binary', 'semantic'):
+            raise ValueError(f"model.task must be 'binary' or 'semantic', got {task!r}")
+        if task == 'binary' and num_classes != 1:
+            raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
+        self.task, self.num_classes, self.token_level = task, num_classes, token_level
+        self.test_cfg = dict(mask_threshold=0.5, **(test_cfg or {}))
+
+        self.backbone = build_model_part(backbone, 'visual_backbone', 'model.backbone')
+        neck = copy.deepcopy(neck)
+        neck.setdefault('in_channels', list(self.backbone.out_channels))
+        self.neck = build_model_part(neck, 'neck', 'model.neck')
+        self.audio_encoder = build_model_part(audio_encoder, 'audio_encoder',
+                                              'model.audio_encoder')
+        self.audio_proj = nn.Sequential(
+            nn.Linear(self.audio_encoder.out_channels, d_model),
+            nn.LayerNorm(d_model, eps=1e-12), nn.Dropout(audio_dropout))
+        self.input_proj = nn.Conv2d(self.neck.out_channels, d_model, 1)
+        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion')
+        self.decoder = build_model_part(decoder, 'decoder', 'model.decoder')
+        head = copy.deepcopy(head)
+        head.setdefault('num_classes', num_classes)
+        self.head = build_model_part(head, 'head', 'model.head')
+        criterion = copy.deepcopy(criterion)
+        criterion.setdefault('num_classes', num_classes)
+        self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, inputs: dict, data_samples: Optional[list[AVSDataSample]] = None,
+                mode: ForwardMode = 'tensor'
+                ) -> Union[dict[str, Tensor], list[AVSDataSample], tuple[Tensor, Tensor]]:
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._forward(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def _forward(self, inputs: dict) -> tuple[Tensor, Tensor]:
+        """``-> (mask_logits[L, N, Q, H_m, W_m], class_logits[L, N, Q, K+1])``."""
+        frames, audio = inputs['frames'], inputs['audio']
+        if frames.dim() != 5:
+            raise ValueError(f'inputs.frames must be [B, T, 3, H, W], got {tuple(frames.shape)}')
+        b, t = frames.shape[:2]
+        if audio.shape[:2] != (b, t):
+            raise ValueError(f'inputs.audio must start with [B, T] = [{b}, {t}], got '
+                             f'{tuple(audio.shape)}')
+        feats = self.neck(self.backbone(frames.flatten(0, 1)))
+        audio_tokens = self.audio_proj(self.audio_encoder(audio.flatten(0, 1))).unflatten(0, (b, t))
+        tokens = self.input_proj(feats[self.token_level])
+        n, c, h, w = tokens.shape
+        not_mask = tokens.new_ones((n, h, w), dtype=torch.bool)
+        pos = sine_position_embedding(not_mask, c // 2).to(tokens.dtype)
+        fused = self.fusion(tokens.view(b, t, c, h, w), pos.view(b, t, c, h, w), audio_tokens)
+        queries = self.decoder(fused.memory, fused.memory_pos, audio_tokens.flatten(0, 1))
+        return self.head(queries, fused.video, feats)
+
+    # --------------------------------------------------------------------- loss
+    def loss(self, inputs: dict, data_samples: list[AVSDataSample]) -> dict[str, Tensor]:
+        mask_logits, class_logits = self._forward(inputs)
+        t = inputs['frames'].shape[1]
+        stride = inputs['frames'].shape[-1] / mask_logits.shape[-1]
+        preds, cls, targets = [], [], []
+        for i, sample in enumerate(data_samples):
+            frames = sample.annotated.nonzero().flatten().to(mask_logits.device) + i * t
+            if frames.numel() == 0:
+                continue
+            img_h, img_w = sample.metainfo.get('img_shape', inputs['frames'].shape[-2:])
+            hc, wc = int(round(img_h / stride)), int(round(img_w / stride))
+            preds.append(mask_logits[:, frames, :, :hc, :wc])
+            cls.append(class_logits[:, frames])
+            targets.append(self._clip_targets(sample.gt_masks[frames - i * t], (hc, wc)))
+        if not targets:
+            zero = mask_logits.sum() * 0.0 + class_logits.sum() * 0.0
+            return dict(loss_cls=zero)
+        return self.criterion(preds, cls, targets)
+
+    def _clip_targets(self, gt: Tensor, size: tuple[int, int]) -> ClipTargets:
+        """``gt: LongTensor[T', H_l, W_l]`` -> targets at the prediction size."""
+        gt = F.interpolate(gt[:, None].float(), size=size, mode='nearest')[:, 0].long()
+        valid = gt != IGNORE_INDEX
+        if self.task == 'binary':
+            labels = gt.new_zeros(1) if (gt[valid] > 0).any() else gt.new_zeros(0)
+            masks = (gt == 1)[None].float()[:len(labels)]
+        else:
+            labels = torch.unique(gt[valid])
+            masks = (gt[None] == labels[:, None, None, None]).float()
+        return ClipTargets(masks=masks, labels=labels, valid=valid)
+
+    # ------------------------------------------------------------------ predict
+    @torch.no_grad()
+    def predict(self, inputs: dict,
+                data_samples: Optional[list[AVSDataSample]] = None) -> list[AVSDataSample]:
+        mask_logits, class_logits = self._forward(inputs)
+        mask_logits, class_logits = mask_logits[-1], class_logits[-1]  # [N, Q, h, w], [N, Q, K+1]
+        b, t = inputs['frames'].shape[:2]
+        pad_h, pad_w = inputs['frames'].shape[-2:]
+        if data_samples is None:
+            data_samples = [AVSDataSample(metainfo=dict(img_shape=(pad_h, pad_w)))
+                            for _ in range(b)]
+        for i, sample in enumerate(data_samples):
+            masks = mask_logits[i * t:(i + 1) * t].float()  # [T, Q, h, w]
+            probs = class_logits[i * t:(i + 1) * t].float().softmax(-1)  # [T, Q, K+1]
+            if self.task == 'binary':
+                best = probs[..., 0].argmax(-1)  # [T]
+                scores = masks[torch.arange(t), best][:, None]  # [T, 1, h, w]
+            else:
+                scores = torch.einsum('tqk,tqhw->tkhw', probs[..., :-1], masks.sigmoid())
+            scores = self._to_label_size(scores, sample, (pad_h, pad_w))
+            if self.task == 'binary':
+                sample.seg_logits = scores[:, 0]
+                sample.pred_masks = (scores[:, 0].sigmoid() > self.test_cfg['mask_threshold']).long()
+            else:
+                sample.seg_logits = scores
+                sample.pred_masks = scores.argmax(1)
+        return data_samples
+
+    @staticmethod
+    def _to_label_size(scores: Tensor, sample: AVSDataSample,
+                       pad_shape: tuple[int, int]) -> Tensor:
+        """Upsample ``[T, K, h, w]`` to the padded input, crop the image, resize to the labels."""
+        img_h, img_w = sample.metainfo.get('img_shape', pad_shape)
+        if 'gt_masks' in sample:
+            label_size = tuple(sample.gt_masks.shape[-2:])
+        else:
+            label_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w)))
+        scores = F.interpolate(scores, size=pad_shape, mode='bilinear', align_corners=False)
+        scores = scores[..., :img_h, :img_w]
+        if tuple(scores.shape[-2:]) != label_size:
+            scores = F.interpolate(scores, size=label_size, mode='bilinear', align_corners=False)
+        return scores

@@ -1,0 +1,109 @@
+"""Post-norm transformer layers with DETR-style position embeddings (batch first)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch.nn as nn
+from torch import Tensor
+
+
+def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
+    return x if pos is None else x + pos
+
+
+class FFN(nn.Module):
+    """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm)."""
+
+    def __init__(self, d_model: int, dim_feedforward: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(d_model, dim_feedforward), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(dim_feedforward, d_model))
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
+        return self.norm(x + self.dropout(self.net(x)))
+
+
+class AttentionLayer(nn.Module):
+    """Multi-head attention, residual and LayerNorm (post-norm).
+
+    ``forward(query[N, Lq, C], key_value[N, Lk, C], query_pos, key_pos,
+    key_padding_mask[N, Lk]) -> Tensor[N, Lq, C]``; self-attention when
+    ``key_value`` is ``query``. Positions are added to queries and keys only.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(d_model)
+
+    def attend(self, query: Tensor, key_value: Tensor, query_pos: Optional[Tensor] = None,
+               key_pos: Optional[Tensor] = None,
+               key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        """The attention output alone, before residual and norm: ``Tensor[N, Lq, C]``."""
+        out, _ = self.attn(with_pos(query, query_pos), with_pos(key_value, key_pos), key_value,
+                           key_padding_mask=key_padding_mask, need_weights=False)
+        return out
+
+    def forward(self, query: Tensor, key_value: Tensor, query_pos: Optional[Tensor] = None,
+                key_pos: Optional[Tensor] = None,
+                key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        out = self.attend(query, key_value, query_pos, key_pos, key_padding_mask)
+        return self.norm(query + self.dropout(out))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention + FFN, post-norm: ``Tensor[N, L, C] -> Tensor[N, L, C]``."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.self_attn = AttentionLayer(d_model, nhead, dropout)
+        self.ffn = FFN(d_model, dim_feedforward, dropout)
+
+    def forward(self, x: Tensor, pos: Optional[Tensor] = None,
+                padding_mask: Optional[Tensor] = None) -> Tensor:
+        x = self.self_attn(x, x, pos, pos, padding_mask)
+        return self.ffn(x)
+
+
+class DecoderLayer(nn.Module):
+    """Query self-attention, cross-attention to memory, FFN; post-norm (DETR).
+
+    ``forward(tgt[N, Q, C], memory[N, S, C], query_pos[N, Q, C], memory_pos[N, S, C],
+    memory_padding_mask[N, S]) -> Tensor[N, Q, C]``.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.self_attn = AttentionLayer(d_model, nhead, dropout)
+        self.cross_attn = AttentionLayer(d_model, nhead, dropout)
+        self.ffn = FFN(d_model, dim_feedforward, dropout)
+
+    def forward(self, tgt: Tensor, memory: Tensor, query_pos: Optional[Tensor] = None,
+                memory_pos: Optional[Tensor] = None,
+                memory_padding_mask: Optional[Tensor] = None) -> Tensor:
+        tgt = self.self_attn(tgt, tgt, query_pos, query_pos)
+        tgt = self.cross_attn(tgt, memory, query_pos, memory_pos, memory_padding_mask)
+        return self.ffn(tgt)
+
+
+class MLP(nn.Module):
+    """``num_layers`` linear layers with ReLU between: ``Tensor[..., C_in] -> Tensor[..., C_out]``."""
+
+    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int) -> None:
+        super().__init__()
+        dims = [in_dim] + [hidden_dim] * (num_layers - 1) + [out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = x.relu()
+        return x

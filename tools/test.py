@@ -1,0 +1,37 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out-dir DIR]``."""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from catravs.utils.tool_setup import add_common_args, load_config  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a catravs model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out-dir', help='write predicted masks in the AVSBench layout here')
+    parser.add_argument('--show-dir', help='write frame overlays of the predictions here')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    cfg.load_from = args.checkpoint
+    if args.out_dir or args.show_dir:
+        hook = cfg.setdefault('custom_hooks', [])
+        hook.append(dict(type='PredictionWriterHook', out_dir=args.out_dir,
+                         show_dir=args.show_dir))
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

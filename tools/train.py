@@ -1,0 +1,41 @@
+"""Train a catravs model: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]``."""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from catravs.utils.tool_setup import add_common_args, load_config  # noqa: E402
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a catravs model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the latest checkpoint in the work dir, or from '
+                             'the checkpoint given')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (float16 on CUDA, bfloat16 on CPU)')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    if args.amp:
+        cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
