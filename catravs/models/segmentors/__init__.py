@@ -1,3 +1,4 @@
+from .base_av_segmentor import BaseAVSegmentor
 from .catr import CATR
 
-__all__ = ['CATR']
+__all__ = ['BaseAVSegmentor', 'CATR']

@@ -7,7 +7,6 @@ from typing import Literal, Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
 from torch import Tensor
 
@@ -17,13 +16,15 @@ from catravs.models.utils import sine_position_embedding
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 
+from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
+
 Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
 IGNORE_INDEX = 255
 
 
 @MODELS.register_module()
-class CATR(BaseModel):
+class CATR(BaseAVSegmentor):
     """Audio-visual video segmentor assembled from registered parts.
 
     Data flow for ``inputs = dict(frames[B, T, 3, H, W], audio[B, T, ...])``:
@@ -48,17 +49,21 @@ class CATR(BaseModel):
             (1: stride 8).
         audio_dropout: dropout after the audio projection.
         test_cfg: ``mask_threshold`` (binary tasks, default 0.5).
+        non_finite: ``'raise'`` or ``'skip'`` a step with a non-finite loss or
+            gradient (see :class:`BaseAVSegmentor`).
     """
 
     def __init__(self, backbone: dict, neck: dict, audio_encoder: dict, fusion: dict,
                  decoder: dict, head: dict, criterion: dict, task: Task = 'binary',
                  num_classes: int = 1, d_model: int = 256, token_level: int = 1,
                  audio_dropout: float = 0.1, test_cfg: Optional[dict] = None,
+                 non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
             with DefaultScope.overwrite_default_scope('catravs'):
                 data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        super().__init__(non_finite=non_finite, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         if task not in ('binary', 'semantic'):
             raise ValueError(f"model.task must be 'binary' or 'semantic', got {task!r}")
         if task == 'binary' and num_classes != 1:

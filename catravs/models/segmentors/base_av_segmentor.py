@@ -1,0 +1,77 @@
+"""Base class of audio-visual segmentors: a train step that refuses non-finite numbers."""
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from mmengine.dist import all_reduce, get_world_size
+from mmengine.logging import MessageHub, print_log
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
+
+NonFinitePolicy = Literal['raise', 'skip']
+
+
+class BaseAVSegmentor(BaseModel):
+    """``BaseModel`` whose ``train_step`` checks the loss and the gradients.
+
+    A non-finite loss or gradient is reported with the iteration, the loss
+    terms and the ids of the clips in the batch; with ``non_finite='raise'``
+    the run stops (``FloatingPointError``), with ``'skip'`` the update is
+    dropped and training goes on. The decision is agreed across ranks so that
+    distributed runs stay in step. Under CUDA AMP the loss scaler owns overflow
+    handling, so only the loss is checked there.
+    """
+
+    def __init__(self, non_finite: NonFinitePolicy = 'raise', **kwargs) -> None:
+        super().__init__(**kwargs)
+        if non_finite not in ('raise', 'skip'):
+            raise ValueError(f"model.non_finite must be 'raise' or 'skip', got {non_finite!r}")
+        self.non_finite = non_finite
+
+    def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> dict[str, torch.Tensor]:
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self._run_forward(data, mode='loss')
+        parsed_losses, log_vars = self.parse_losses(losses)
+        # backward even on a bad loss: DDP ranks must all reach the gradient all-reduce
+        optim_wrapper.backward(optim_wrapper.scale_loss(parsed_losses))
+        if not optim_wrapper.should_update():
+            return log_vars
+        bad = self._what_is_non_finite(parsed_losses, log_vars, optim_wrapper)
+        if bad:
+            self._report(bad, data)
+            optim_wrapper.zero_grad()
+            return log_vars
+        optim_wrapper.step()
+        optim_wrapper.zero_grad()
+        return log_vars
+
+    def _what_is_non_finite(self, loss: torch.Tensor, log_vars: dict,
+                            optim_wrapper: OptimWrapper) -> str:
+        problems = []
+        if not torch.isfinite(loss):
+            terms = ', '.join(f'{k}={float(v):.4g}' for k, v in log_vars.items())
+            problems.append(f'loss ({terms})')
+        if getattr(optim_wrapper, 'loss_scaler', None) is None:
+            bad_params = [name for name, p in self.named_parameters()
+                          if p.grad is not None and not torch.isfinite(p.grad).all()]
+            if bad_params:
+                problems.append(f'gradient of {len(bad_params)} parameters '
+                                f'(first: {bad_params[0]})')
+        flag = torch.tensor(float(bool(problems)), device=loss.device)
+        if get_world_size() > 1:
+            all_reduce(flag)
+        if flag.item() > 0 and not problems:
+            problems.append('loss or gradient on another rank')
+        return '; '.join(problems)
+
+    def _report(self, what: str, data: dict) -> None:
+        iteration = MessageHub.get_current_instance().get_info('iter', default=-1)
+        clips = [s.metainfo.get('clip_id', '?') for s in data.get('data_samples') or []]
+        message = (f'non-finite {what} at iteration {iteration + 1}; clips in the batch: '
+                   f'{", ".join(map(str, clips)) or "unknown"}')
+        if self.non_finite == 'raise':
+            raise FloatingPointError(message + " (set model.non_finite='skip' to drop such "
+                                     'steps instead)')
+        print_log(message + ': update skipped', logger='current', level=30)
