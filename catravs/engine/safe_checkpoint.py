@@ -11,6 +11,7 @@ to unrestricted unpickling.
 """
 from __future__ import annotations
 
+import copyreg
 import os.path as osp
 import pickle
 from typing import Any
@@ -60,6 +61,15 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Any:
             'not a tensor, a builtin container or one of the types MMEngine checkpoints '
             'hold (HistoryBuffer, numpy arrays and scalars). Unpickling it could run '
             f'arbitrary code. torch says: {str(exc).splitlines()[0]}') from exc
+
+
+def _reduce_history_buffer(buffer: HistoryBuffer) -> tuple:
+    """Pickle a HistoryBuffer as ``HistoryBuffer()`` + its data, without methods."""
+    state = {k: v for k, v in vars(buffer).items() if k != 'statistics_methods'}
+    return HistoryBuffer, (), state
+
+
+copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
 
 
 def _load_from_local(filename: str, map_location: Any = None) -> Any:

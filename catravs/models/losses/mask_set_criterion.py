@@ -42,7 +42,7 @@ class MaskSetCriterion(BaseLoss):
         num_classes: K; the no-object class is index K.
         matcher: config of a ``matcher`` model part.
         loss_cls, loss_focal, loss_dice, loss_bce: configs of ``loss`` parts;
-            ``None`` leaves a term out.
+            ``None`` leaves a term out. ``loss_cls.num_classes`` defaults to K.
         aux_loss: also supervise the intermediate decoder layers.
     """
 
@@ -56,8 +56,11 @@ class MaskSetCriterion(BaseLoss):
             name: build_model_part(cfg, 'loss', f'criterion.loss_{name}')
             for name, cfg in (('focal', loss_focal), ('dice', loss_dice), ('bce', loss_bce))
             if cfg is not None})
-        self.loss_cls = (build_model_part(loss_cls, 'loss', 'criterion.loss_cls')
-                         if loss_cls is not None else None)
+        self.loss_cls = None
+        if loss_cls is not None:
+            loss_cls = dict(loss_cls)
+            loss_cls.setdefault('num_classes', num_classes)
+            self.loss_cls = build_model_part(loss_cls, 'loss', 'criterion.loss_cls')
         self.aux_loss = aux_loss
 
     def _num_masks(self, targets: list[ClipTargets], device: torch.device) -> float:

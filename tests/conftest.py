@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny model configs and small generated inputs."""
+from __future__ import annotations
+
+import copy
+import os.path as osp
+
+import pytest
+import torch
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+torch.set_num_threads(2)
+
+
+def tiny_catr_cfg(d_model: int = 32, **overrides) -> dict:
+    """A small CATR config built from the registered parts."""
+    cfg = dict(
+        type='CATR', task='binary', num_classes=1, d_model=d_model,
+        data_preprocessor=dict(type='AVSDataPreprocessor'),
+        backbone=dict(type='TinyConvBackbone', out_channels=(8, 16, 16, 32)),
+        neck=dict(type='ASPPSumNeck', out_channels=d_model, dilations=(1, 2)),
+        audio_encoder=dict(type='TinyAudioEncoder', out_channels=16, channels=(4, 8, 8)),
+        fusion=dict(type='CombinatorialDependenceFusion', d_model=d_model, nhead=4,
+                    num_layers=2, dim_feedforward=64, temporal_feedforward=32),
+        decoder=dict(type='AudioQueriedDecoder', num_queries=4, d_model=d_model, nhead=4,
+                     num_layers=2, dim_feedforward=64),
+        head=dict(type='DynamicMaskHead', channels=d_model, mask_dim=8),
+        criterion=dict(
+            type='MaskSetCriterion', matcher=dict(type='HungarianMatcher'),
+            loss_cls=dict(type='ClassificationLoss', loss_weight=2.0),
+            loss_focal=dict(type='SigmoidFocalLoss', loss_weight=5.0),
+            loss_dice=dict(type='DiceLoss', loss_weight=5.0),
+            loss_bce=dict(type='MaskBCELoss', loss_weight=4.0)))
+    cfg.update(copy.deepcopy(overrides))
+    return cfg
+
+
+@pytest.fixture
+def make_batch():
+    """``make_batch(B, T, H, task)`` -> a collated batch as a dataloader yields it."""
+    from catravs.structures import AVSDataSample
+
+    def _make(batch: int = 2, frames: int = 5, size: int = 64, task: str = 'binary',
+              num_classes: int = 1, annotated_first_only: bool = False, seed: int = 0):
+        gen = torch.Generator().manual_seed(seed)
+        samples, clips, audio = [], [], []
+        for i in range(batch):
+            annotated = [True] + [not annotated_first_only] * (frames - 1)
+            sample = AVSDataSample(metainfo=dict(
+                clip_id=f'clip{i}', annotated_frames=annotated, valid_frames=[True] * frames,
+                img_shape=(size, size), ori_shape=(size, size)))
+            gt = torch.zeros(frames, size, size, dtype=torch.long)
+            top = 8 + 4 * i
+            gt[:, top:top + 16, 10:30] = 1 if task == 'binary' else num_classes - 1
+            for t, ann in enumerate(annotated):
+                if not ann:
+                    gt[t] = 255
+            sample.gt_masks = gt
+            samples.append(sample)
+            clips.append(torch.randint(0, 255, (frames, 3, size, size), generator=gen,
+                                       dtype=torch.uint8))
+            audio.append(torch.randn(frames, 1, 96, 64, generator=gen))
+        return dict(inputs=dict(frames=clips, audio=audio), data_samples=samples)
+
+    return _make
