@@ -1,1 +1,3 @@
-__all__ = []
+from .avs_visualizer import AVSVisualizer, overlay_mask
+
+__all__ = ['AVSVisualizer', 'overlay_mask']

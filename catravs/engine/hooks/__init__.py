@@ -1,1 +1,3 @@
-__all__ = []
+from .prediction_writer_hook import PredictionWriterHook
+
+__all__ = ['PredictionWriterHook']
