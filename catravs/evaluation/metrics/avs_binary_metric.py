@@ -58,7 +58,7 @@ class AVSBinaryMetric(BaseMetric):
         collect_device, prefix, collect_dir: see ``BaseMetric``.
     """
 
-    default_prefix = 'avs'
+    default_prefix = None  # keys as AVSBench names them: mIoU, F-score
 
     def __init__(self, fscore_batch_size: int = 1, beta2: float = 0.3,
                  num_thresholds: int = 255, per_category_results: bool = False,

@@ -61,7 +61,7 @@ class AVSSemanticMetric(BaseMetric):
         collect_device, prefix, collect_dir: see ``BaseMetric``.
     """
 
-    default_prefix = 'avss'
+    default_prefix = None  # keys as AVSBench names them: mIoU, F-score
 
     def __init__(self, score_padding_frames: bool = False, background_index: int = 0,
                  ignore_index: int | None = 255, num_classes: int | None = None,

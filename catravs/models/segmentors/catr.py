@@ -69,7 +69,7 @@ class CATR(BaseAVSegmentor):
         if task == 'binary' and num_classes != 1:
             raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
         self.task, self.num_classes, self.token_level = task, num_classes, token_level
-        self.test_cfg = dict(mask_threshold=0.5, **(test_cfg or {}))
+        self.test_cfg = {'mask_threshold': 0.5, **(test_cfg or {})}
 
         self.backbone = build_model_part(backbone, 'visual_backbone', 'model.backbone')
         neck = copy.deepcopy(neck)
