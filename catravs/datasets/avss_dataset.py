@@ -62,6 +62,7 @@ class AVSSDataset(BaseAVSDataset):
 
     METAINFO: dict = dict(task='semantic')
     DEFAULT_ANN_FILE = 'metadata.csv'
+    SYNTHAVS_SUBSET = 'avss'
     DEFAULT_PREFIX = dict(clips='')
     DEFAULT_NUM_FRAMES = 10
 

@@ -22,6 +22,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
+from .synthavs_on_demand import ensure_synthavs
+
 __all__ = ['BaseAVSDataset', 'seeded_derangement', 'read_csv_rows', 'AudioOverride']
 
 AudioOverride = Literal['silence', 'shuffle'] | None
@@ -77,6 +79,10 @@ class BaseAVSDataset(BaseDataset):
         audio_override_seed: seed of the shuffle.
         data_prefix: folders of the parts (keys depend on the subset).
         check_files: at load time, check that each clip's frame folder exists.
+        synthesize: demo data. When ``data_root`` has no annotation file, write
+            SynthAVS of this dataset's layout there first, with these arguments
+            of :func:`~catravs.datasets.synthavs.make_synthavs` (e.g.
+            ``dict(num_train=600, num_val=60, num_test=60, image_size=64)``).
         Other args: as :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -85,6 +91,7 @@ class BaseAVSDataset(BaseDataset):
     DEFAULT_ANN_FILE: str = ''
     DEFAULT_PREFIX: dict[str, str] = {}
     DEFAULT_NUM_FRAMES: int = 5
+    SYNTHAVS_SUBSET: str = ''
 
     def __init__(self,
                  data_root: str = '',
@@ -96,6 +103,7 @@ class BaseAVSDataset(BaseDataset):
                  audio_override_seed: int = 0,
                  data_prefix: dict[str, str] | None = None,
                  check_files: bool = True,
+                 synthesize: dict | None = None,
                  metainfo: dict | None = None,
                  indices: int | Sequence[int] | None = None,
                  serialize_data: bool = True,
@@ -120,6 +128,9 @@ class BaseAVSDataset(BaseDataset):
             raise KeyError(f'{type(self).__name__}: unknown data_prefix keys {sorted(unknown)}; '
                            f'known: {sorted(prefix)}')
         prefix.update(data_prefix or {})
+        if synthesize is not None:
+            ensure_synthavs(data_root, self.DEFAULT_ANN_FILE if ann_file is None else ann_file,
+                            self.SYNTHAVS_SUBSET, **synthesize)
         current = DefaultScope.get_current_instance()
         with DefaultScope.overwrite_default_scope(None if current else 'catravs'):
             super().__init__(

@@ -26,6 +26,7 @@ class MS3Dataset(BaseAVSDataset):
     """
 
     DEFAULT_ANN_FILE = 'ms3_meta_data.csv'
+    SYNTHAVS_SUBSET = 'ms3'
     DEFAULT_PREFIX = dict(frames='visual_frames', masks='gt_masks', wav='audio_wav',
                           log_mel='audio_log_mel')
     DEFAULT_NUM_FRAMES = 5

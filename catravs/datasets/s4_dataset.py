@@ -26,6 +26,7 @@ class S4Dataset(BaseAVSDataset):
     """
 
     DEFAULT_ANN_FILE = 's4_meta_data.csv'
+    SYNTHAVS_SUBSET = 's4'
     DEFAULT_PREFIX = dict(frames='visual_frames', masks='gt_masks', wav='audio_wav',
                           log_mel='audio_log_mel')
     DEFAULT_NUM_FRAMES = 5

@@ -17,7 +17,7 @@ model = dict(
         dim_feedforward=128, temporal_feedforward=64, dropout=0.0),
     decoder=dict(
         type='AudioQueriedDecoder', num_queries=8, d_model=d_model, nhead=4, num_layers=2,
-        dim_feedforward=128, dropout=0.0, query_init='learned'),
+        dim_feedforward=128, dropout=0.0, query_init='audio'),
     head=dict(type='DynamicMaskHead', channels=d_model, mask_dim=32),
     criterion=dict(
         type='MaskSetCriterion',
