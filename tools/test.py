@@ -23,9 +23,8 @@ def main() -> None:
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.out_dir or args.show_dir:
-        hook = cfg.setdefault('custom_hooks', [])
-        hook.append(dict(type='PredictionWriterHook', out_dir=args.out_dir,
-                         show_dir=args.show_dir))
+        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+            dict(type='PredictionWriterHook', out_dir=args.out_dir, show_dir=args.show_dir)]
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner

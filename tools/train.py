@@ -5,7 +5,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from catravs.utils.tool_setup import add_common_args, load_config  # noqa: E402
+from catravs.utils.tool_setup import (add_common_args, apply_resume,  # noqa: E402
+                                     load_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -14,6 +15,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the latest checkpoint in the work dir, or from '
                              'the checkpoint given')
+    parser.add_argument('--test', action='store_true',
+                        help='after training, evaluate the best checkpoint (by the '
+                             'validation metric; the last weights if none) on the test split')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on CUDA, bfloat16 on CPU)')
     add_common_args(parser)
@@ -26,15 +30,19 @@ def main() -> None:
     if args.amp:
         cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    # --resume: the latest *complete* checkpoint of the work dir, or the one given
+    apply_resume(cfg, args.resume)
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
+    if args.test:
+        best = runner.message_hub.get_info('best_ckpt')
+        if best:
+            runner.load_checkpoint(best)
+        runner.logger.info(f'testing {best or "the last weights"} on the test split')
+        runner.test()
 
 
 if __name__ == '__main__':
