@@ -30,7 +30,7 @@ def test_mismatched_torchaudio_is_named(monkeypatch):
 
 def test_mismatched_torchvision_is_named(monkeypatch):
     fake_versions(monkeypatch, torch='2.11.0', torchvision='0.29.1', torchaudio='2.11.0')
-    with pytest.raises(ImportError, match=r'torchvision 0\.29\.1 .* expected torchvision 0\.26'):
+    with pytest.raises(ImportError, match=r'torchvision 0\.29\.1 .* \(expected torchvision 0\.26'):
         env_check.check_torch_family()
 
 
