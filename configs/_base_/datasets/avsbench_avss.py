@@ -1,0 +1,50 @@
+# AVSBench-semantic (AVSS). data_root is the AVSBench-semantic folder:
+#   data/AVSBench/avss/metadata.csv, data/AVSBench/avss/label2idx.json (71 classes)
+#   data/AVSBench/avss/{v1s,v1m,v2}/{uid}/{frames/*.jpg, labels_rgb/*.png, audio.wav}
+# Clips are padded to 10 frames (v1s/v1m have 5). Frames and labels: short side resized
+# to 224 and centre-cropped to 224 x 224 (AVSBench-semantic's preprocessing); frames then
+# upsampled to 448 for the network, labels kept at 224 (scores are at 224 x 224).
+# Audio: VGGish log-mel computed from audio.wav (AVSS ships no .pkl), cut as AVSBench's
+# whole-clip examples (wav_slicing='clip').
+dataset_type = 'AVSSDataset'
+data_root = 'data/AVSBench/avss'
+num_frames = 10
+num_classes = 71  # 70 sounding-object classes + background
+label_size = 224
+input_size = 448
+
+train_pipeline = [
+    dict(type='LoadClipFrames'),
+    dict(type='LoadClipMasks', mask_type='semantic', num_classes=num_classes),
+    dict(type='LoadClipAudio', source='wav', wav_slicing='clip'),
+    dict(type='ClipShortSideResizeCenterCrop', size=label_size),
+    dict(type='ClipResize', scale=input_size, resize_masks=False),
+    dict(type='PackAVSInputs'),
+]
+test_pipeline = train_pipeline
+
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train',
+                 num_frames=num_frames, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val',
+                 num_frames=num_frames, pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root, split='test',
+                 num_frames=num_frames, pipeline=test_pipeline))
+# real frames only; score_padding_frames=True gives the authors' convention
+val_evaluator = dict(type='AVSSemanticMetric', num_classes=num_classes,
+                     score_padding_frames=False)
+test_evaluator = val_evaluator

@@ -1,0 +1,142 @@
+"""The six CATR configs (ResNet-50 / PVT-v2-b5 x S4 / MS3 / AVSS): they load, carry the
+authors' hyper-parameters, build, and train one step on the CPU.
+
+Full-size steps (1 clip x 5 frames x 224 x 224) take 30 s or more on a 2-core CPU and
+are marked slow; a reduced-size step (2 frames of 64 x 64, same model) stays unmarked.
+"""
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from catravs.registry import MODELS, TRANSFORMS
+from catravs.utils.complexity import strip_pretrained
+from tests.conftest import REPO_ROOT
+
+BACKBONES = ('r50', 'pvt')
+SUBSETS = ('s4', 'ms3', 'avss')
+CONFIGS = [f'catr_{b}_{s}' for b in BACKBONES for s in SUBSETS]
+TRAINABLE_PARTS = ('backbone', 'neck', 'audio_proj', 'input_proj', 'fusion', 'decoder', 'head')
+
+
+def load(name: str) -> Config:
+    return Config.fromfile(osp.join(REPO_ROOT, 'configs', 'catr', f'{name}.py'))
+
+
+def build(cfg: Config) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return MODELS.build(strip_pretrained(cfg.model))
+
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_holds_the_authors_hyper_parameters(name):
+    cfg = load(name)
+    model = cfg.model
+    assert model.d_model == 256
+    fusion, decoder = model.fusion, model.decoder
+    assert (fusion.type, fusion.d_model, fusion.nhead, fusion.num_layers,
+            fusion.dim_feedforward, fusion.temporal_feedforward) == (
+                'CombinatorialDependenceFusion', 256, 8, 3, 2048, 256)
+    assert (decoder.num_queries, decoder.nhead, decoder.num_layers, decoder.dim_feedforward,
+            decoder.query_init) == (50, 8, 3, 2048, 'learned')
+    assert model.neck.dilations == (3, 6, 12, 18)
+    assert model.head.mask_dim == 64
+    # corrected behaviour by default; the authors' quirks are options
+    assert not fusion.double_modulation and not fusion.reuse_first_gate
+    assert not model.head.authors_stride16
+    assert not model.criterion.loss_bce.authors_double_sigmoid
+    # frozen VGGish and pretrained files under pretrained/
+    assert model.audio_encoder.type == 'VGGish' and model.audio_encoder.frozen
+    assert model.audio_encoder.init_cfg.checkpoint == 'pretrained/vggish-10086976.pth'
+    backbone_file = ('pretrained/resnet50-19c8e357.pth' if '_r50_' in name
+                     else 'pretrained/pvt_v2_b5.pth')
+    assert model.backbone.init_cfg.checkpoint == backbone_file
+    # optimisation: Adam 1e-5, clip 5, 2 clips per GPU, seed 123, best on val
+    assert cfg.optim_wrapper.optimizer.type == 'Adam'
+    assert cfg.optim_wrapper.optimizer.lr == 1e-5
+    assert cfg.optim_wrapper.clip_grad.max_norm == 5.0
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.randomness.seed == 123
+    assert cfg.default_hooks.checkpoint.save_best == 'mIoU'
+    assert cfg.val_dataloader.dataset.split == 'val'
+    assert cfg.test_dataloader.dataset.split == 'test'
+    # frames to 448, labels kept at their size
+    for pipeline in (cfg.train_pipeline, cfg.test_pipeline):
+        resize = [t for t in pipeline if t['type'] == 'ClipResize']
+        assert resize and resize[-1]['scale'] == 448 and resize[-1]['resize_masks'] is False
+    if name.endswith('_avss'):
+        assert (model.task, model.num_classes) == ('semantic', 71)
+        assert cfg.train_dataloader.dataset.num_frames == 10
+        assert cfg.data_root == 'data/AVSBench/avss'
+    else:
+        assert (model.task, model.num_classes) == ('binary', 1)
+        assert cfg.train_dataloader.dataset.num_frames == 5
+        assert cfg.data_root == f'data/AVSBench/{name.rsplit("_", 1)[1]}'
+
+
+def _run(pipeline: list, results: dict) -> dict:
+    """The geometric part of a pipeline (after the loading transforms, before packing)."""
+    for step in pipeline:
+        if step['type'].startswith('Load') or step['type'] == 'PackAVSInputs':
+            continue
+        results = TRANSFORMS.build(dict(step))(results)
+    return results
+
+
+@pytest.mark.parametrize('subset', SUBSETS)
+def test_pipelines_feed_448_frames_and_keep_224_labels(subset):
+    cfg = load(f'catr_r50_{subset}')
+    num_frames = cfg.num_frames
+    rng = np.random.default_rng(0)
+    h, w = (224, 224) if subset != 'avss' else (360, 640)
+    for pipeline in (cfg.train_pipeline, cfg.test_pipeline):
+        frames = [rng.integers(0, 255, (h, w, 3), dtype=np.uint8) for _ in range(num_frames)]
+        masks = np.zeros((num_frames, h, w), np.uint8)
+        masks[:, 50:150, 60:160] = 1
+        out = _run(pipeline, dict(frames=frames, gt_masks=masks, img_shape=(h, w),
+                                  ori_shape=(h, w)))
+        assert out['frames'][0].shape == (448, 448, 3)
+        assert out['gt_masks'].shape == (num_frames, 224, 224)
+        assert out['img_shape'] == (448, 448)
+
+
+def parts_without_gradient(model: torch.nn.Module) -> list[str]:
+    dead = []
+    for name in TRAINABLE_PARTS:
+        params = [p for p in getattr(model, name).parameters() if p.requires_grad]
+        if not params or all(p.grad is None or not p.grad.abs().sum() for p in params):
+            dead.append(name)
+    return dead
+
+
+def train_step(name: str, make_batch, frames: int, size: int) -> None:
+    cfg = load(name)
+    model = build(cfg)
+    model.train()
+    assert not any(p.requires_grad for p in model.audio_encoder.parameters())  # frozen VGGish
+    semantic = cfg.model.task == 'semantic'
+    batch = make_batch(batch=1, frames=frames, size=size,
+                       task='semantic' if semantic else 'binary',
+                       num_classes=cfg.model.num_classes)
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    total = sum(losses.values())
+    assert torch.isfinite(total), losses
+    total.backward()
+    assert parts_without_gradient(model) == []
+    assert all(p.grad is None for p in model.audio_encoder.parameters())
+
+
+@pytest.mark.parametrize('name', ['catr_r50_s4', 'catr_r50_avss'])
+def test_reduced_size_train_step(name, make_batch):
+    """The full model on 1 clip x 2 frames x 64 x 64: finite loss, every part learns."""
+    train_step(name, make_batch, frames=2, size=64)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', CONFIGS)
+def test_full_size_train_step(name, make_batch):
+    """1 clip x 5 frames x 224 x 224 (30-90 s each on a 2-core CPU)."""
+    train_step(name, make_batch, frames=5, size=224)
