@@ -3,6 +3,8 @@
 #   tools/dist_train.sh CONFIG GPUS [train.py args...]
 #   tools/dist_train.sh GPUS [train.py args...]        (trains the default config)
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
+# SYNC_BN=1 (or torch / mmcv): convert BatchNorm to SyncBatchNorm (needs CUDA).
+# PYTHON: the interpreter (default: python). Without CUDA the processes talk gloo.
 set -euo pipefail
 
 DEFAULT_CONFIG="configs/catr/catr_pvt_avss.py"
@@ -31,10 +33,18 @@ PORT="${PORT:-29500}"
 MASTER_ADDR="${MASTER_ADDR:-127.0.0.1}"
 PYTHON="${PYTHON:-python}"
 
+EXTRA_ARGS=()
+case "${SYNC_BN:-0}" in
+    0 | "" | false) ;;
+    1 | true | torch) EXTRA_ARGS+=(--cfg-options sync_bn=torch) ;;
+    mmcv) EXTRA_ARGS+=(--cfg-options sync_bn=mmcv) ;;
+    *) echo "SYNC_BN must be 0, 1, torch or mmcv, got '$SYNC_BN'" >&2; exit 2 ;;
+esac
+
 exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \
     --master_port="$PORT" \
     --nproc_per_node="$GPUS" \
-    "$TOOLS_DIR/train.py" "$CONFIG" --launcher pytorch "$@"
+    "$TOOLS_DIR/train.py" "$CONFIG" --launcher pytorch ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} "$@"

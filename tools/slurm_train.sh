@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training on Slurm with srun.
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py args...]
-# GPUS (total), GPUS_PER_NODE, CPUS_PER_TASK and SRUN_ARGS may be set.
+# GPUS (total), GPUS_PER_NODE, CPUS_PER_TASK and SRUN_ARGS may be set;
+# SYNC_BN=1 (or torch / mmcv) converts BatchNorm to SyncBatchNorm.
 set -euo pipefail
 
 if [[ $# -lt 3 ]]; then
@@ -16,6 +17,13 @@ GPUS="${GPUS:-8}"
 GPUS_PER_NODE="${GPUS_PER_NODE:-8}"
 CPUS_PER_TASK="${CPUS_PER_TASK:-5}"
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+EXTRA_ARGS=()
+case "${SYNC_BN:-0}" in
+    0 | "" | false) ;;
+    1 | true | torch) EXTRA_ARGS+=(--cfg-options sync_bn=torch) ;;
+    mmcv) EXTRA_ARGS+=(--cfg-options sync_bn=mmcv) ;;
+    *) echo "SYNC_BN must be 0, 1, torch or mmcv, got '$SYNC_BN'" >&2; exit 2 ;;
+esac
 # shellcheck disable=SC2086  # SRUN_ARGS is a list of flags on purpose
 srun -p "$PARTITION" \
     --job-name="$JOB_NAME" \
@@ -25,4 +33,5 @@ srun -p "$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS:-} \
-    "${PYTHON:-python}" -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher slurm "$@"
+    "${PYTHON:-python}" -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher slurm \
+    ${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"} "$@"

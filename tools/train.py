@@ -1,12 +1,14 @@
-"""Train a catravs model: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]``."""
+"""Train a catravs model.
+
+``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--test]``
+"""
 import argparse
 import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from catravs.utils.tool_setup import (add_common_args, apply_resume,  # noqa: E402
-                                     load_config)
+from catravs.utils.tool_setup import add_common_args, apply_resume, load_config  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

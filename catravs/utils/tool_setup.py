@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import datetime
+import logging
 import os
 import os.path as osp
 import sys
+from typing import Optional
 
 from mmengine.config import Config, DictAction
+
+from catravs.utils.plugin_errors import fromfile_with_plugins
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -34,7 +39,8 @@ def load_config(args: argparse.Namespace) -> Config:
     add_repo_root_to_path()
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
+    # plugins (custom_imports) fail with a message naming the plugin and the config
+    cfg = fromfile_with_plugins(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
@@ -46,4 +52,55 @@ def load_config(args: argparse.Namespace) -> Config:
     import torch
     if not torch.cuda.is_available():
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        _prepare_cpu_run(cfg)
     return cfg
+
+
+def _prepare_cpu_run(cfg: Config) -> None:
+    """Make a config run on a machine without CUDA, in one process or several.
+
+    MMEngine 0.10.7 cannot start a multi-process run there: its launcher calls
+    ``torch.cuda.set_device`` and it wraps the model in DDP with
+    ``device_ids=[LOCAL_RANK]``. For the ``pytorch`` launcher (torchrun), the gloo
+    process group is started here (the Runner then skips its own start) and the
+    DDP wrapper gets ``device_ids=None``. SyncBN needs CUDA: it is dropped with a
+    warning.
+    """
+    from mmengine.logging import print_log
+    if cfg.get('sync_bn'):
+        print_log(f"sync_bn='{cfg.sync_bn}' needs CUDA; this machine has none, so the "
+                  'model keeps plain BatchNorm (statistics per process)',
+                  logger='current', level=logging.WARNING)
+        cfg.sync_bn = None
+    if cfg.launcher == 'none':
+        return
+    wrapper = cfg.get('model_wrapper_cfg') or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if wrapper.get('type', 'MMDistributedDataParallel') in _DDP_WRAPPERS:
+        wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if cfg.launcher != 'pytorch':
+        raise RuntimeError(f"--launcher {cfg.launcher} needs CUDA with MMEngine 0.10.7; "
+                           'on CPU-only machines launch with torchrun (tools/dist_train.sh)')
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        timeout = cfg.env_cfg.dist_cfg.get('timeout')
+        kwargs = {} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))
+        dist.init_process_group(backend='gloo', **kwargs)
+
+
+_DDP_WRAPPERS = ('MMDistributedDataParallel', 'DistributedDataParallel')
+
+
+def apply_resume(cfg: Config, resume: Optional[str]) -> None:
+    """Set up ``--resume``: None (off), ``'auto'`` (the work dir's latest
+    complete checkpoint, see
+    :func:`catravs.engine.checkpoint_io.find_resumable_checkpoint`) or a path."""
+    if resume is None:
+        return
+    if resume == 'auto':
+        from catravs.engine.checkpoint_io import find_resumable_checkpoint
+        resume = find_resumable_checkpoint(cfg.work_dir)
+    # load_from None with resume: MMEngine starts afresh (no checkpoint yet)
+    cfg.resume, cfg.load_from = True, resume

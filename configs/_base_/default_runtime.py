@@ -15,13 +15,22 @@ log_level = 'INFO'
 load_from = None
 resume = False
 
+# AtomicCheckpointHook: MMEngine's CheckpointHook with crash-safe writes (temp file +
+# fsync + rename; last_checkpoint moves only once the checkpoint is complete) and the
+# ranks' random state in each checkpoint; RNGStateHook puts that state back on --resume
+# and keeps validation from consuming it (see docs/robustness.md).
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_last=True,
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_last=True,
                     save_best='mIoU', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    rng_state=dict(type='RNGStateHook'),
 )
 
+# deterministic=True (with the same world size) makes --resume bit-exact on the CPU
 randomness = dict(seed=123, deterministic=False)
+# SyncBN across ranks: sync_bn = 'torch' (tools/dist_train.sh: SYNC_BN=1); it needs CUDA,
+# the tools drop it with a warning on CPU-only machines
+sync_bn = None

@@ -1,3 +1,5 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .prediction_writer_hook import PredictionWriterHook
+from .rng_state_hook import RNGStateHook
 
-__all__ = ['PredictionWriterHook']
+__all__ = ['AtomicCheckpointHook', 'PredictionWriterHook', 'RNGStateHook']

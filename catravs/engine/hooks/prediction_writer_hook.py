@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 from mmengine.hooks import Hook

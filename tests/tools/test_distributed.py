@@ -1,0 +1,150 @@
+"""Multi-process training and testing on the CPU (gloo) through the shell launchers.
+
+* ``tools/dist_train.sh CONFIG 2`` trains two processes to the end (with
+  ``SYNC_BN=1``, which a CPU-only machine drops with a warning);
+* ``tools/dist_test.sh CONFIG CKPT 2`` on 5 test clips (odd: rank 1 gets a
+  padded, repeated clip) gives exactly the metrics of one process, and its
+  per-category table counts each clip once;
+* two "nodes" of one process each (NNODES=2, NODE_RANK=0/1 on loopback) train
+  to the end.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.engine.test_resume import single_thread_env, write_tiny_config
+
+TOOLS = osp.join(REPO_ROOT, 'tools')
+NUM_TEST_CLIPS = 5
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def launcher_env(**extra: str) -> dict:
+    env = single_thread_env()
+    env.update(PYTHON=sys.executable, MASTER_ADDR='127.0.0.1', PORT=str(free_port()), **extra)
+    return env
+
+
+def run(cmd: list[str], cwd, env: dict, timeout: int = 300) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{log[-4000:]}'
+    return log
+
+
+def read_test_metrics(work_dir: str) -> dict:
+    """The metrics that ``runner.test()`` dumped (full precision) in the work dir."""
+    dumps = glob.glob(osp.join(work_dir, '*', '*.json'))
+    assert len(dumps) == 1, dumps
+    with open(dumps[0]) as f:
+        metrics = json.loads(f.read().splitlines()[-1])
+    return {k: v for k, v in metrics.items() if k not in ('time', 'data_time')}
+
+
+def table_clip_count(log: str) -> int:
+    """Sum of the 'clips' column of the per-category table that AVSBinaryMetric logs."""
+    rows = re.findall(r'^\| (\S+)\s+\| (\d+)\s+\| (\d+)\s+\|', log, flags=re.M)
+    assert rows, 'no per-category table in the log'
+    return sum(int(clips) for _, clips, _ in rows)
+
+
+@pytest.fixture(scope='module')
+def dist_config(tmp_path_factory) -> str:
+    from catravs.datasets.synthavs import make_synthavs
+    root = tmp_path_factory.mktemp('dist')
+    data = make_synthavs(root / 'data', 's4', num_train=4, num_val=3,
+                         num_test=NUM_TEST_CLIPS, image_size=32, seed=3)
+    config = write_tiny_config(str(root / 'dist_tiny.py'), data, max_iters=2)
+    with open(config, 'a') as f:
+        f.write("test_evaluator = dict(type='AVSBinaryMetric', per_category_results=True)\n"
+                'randomness = dict(seed=7, deterministic=False)\n')
+    return config
+
+
+@pytest.mark.slow
+def test_two_process_train_then_test_matches_one_process(dist_config, tmp_path):
+    train_dir = str(tmp_path / 'train')
+    log = run(['bash', osp.join(TOOLS, 'dist_train.sh'), dist_config, '2',
+               '--work-dir', train_dir], tmp_path, launcher_env(SYNC_BN='1'))
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    assert "sync_bn='torch' needs CUDA" in log  # SYNC_BN=1 reached the config
+    checkpoint = osp.join(train_dir, 'iter_2.pth')
+    assert osp.isfile(checkpoint)
+
+    two = str(tmp_path / 'test2')
+    log_two = run(['bash', osp.join(TOOLS, 'dist_test.sh'), dist_config, checkpoint, '2',
+                   '--work-dir', two], tmp_path, launcher_env())
+    one = str(tmp_path / 'test1')
+    log_one = run([sys.executable, osp.join(TOOLS, 'test.py'), dist_config, checkpoint,
+                   '--work-dir', one], tmp_path, single_thread_env())
+    metrics_one, metrics_two = read_test_metrics(one), read_test_metrics(two)
+    print(f'\n1 process: {metrics_one}\n2 processes: {metrics_two}')
+    assert metrics_one.keys() == metrics_two.keys() and len(metrics_one) > 3
+    assert metrics_two == metrics_one  # same clips, same arithmetic: bit-identical
+    assert metrics_one['F-score'] > 0  # something to compare
+    assert table_clip_count(log_one) == table_clip_count(log_two) == NUM_TEST_CLIPS
+
+
+@pytest.mark.slow
+def test_two_nodes_on_loopback(dist_config, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    env = launcher_env(NNODES='2')
+    cmd = ['bash', osp.join(TOOLS, 'dist_train.sh'), dist_config, '1', '--work-dir', work_dir]
+    logs = [open(tmp_path / f'node{rank}.log', 'w') for rank in (0, 1)]
+    nodes = [subprocess.Popen(cmd, cwd=tmp_path, env=dict(env, NODE_RANK=str(rank)),
+                              stdout=logs[rank], stderr=subprocess.STDOUT) for rank in (0, 1)]
+    try:
+        codes = [node.wait(timeout=300) for node in nodes]
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                node.kill()
+        for f in logs:
+            f.close()
+    node0 = (tmp_path / 'node0.log').read_text()
+    assert codes == [0, 0], node0[-3000:] + (tmp_path / 'node1.log').read_text()[-3000:]
+    assert 'GPU number: 2' in node0  # one world of two processes
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+
+
+# --------------------------------------------------------------------------- fast checks
+@pytest.mark.parametrize('args, env, message', [
+    (['cfg.py'], {}, 'usage'),
+    (['cfg.py', 'two'], {}, 'GPUS must be a positive integer'),
+    (['cfg.py', '0'], {}, 'GPUS must be a positive integer'),
+    (['cfg.py', '2'], {'SYNC_BN': 'yes'}, 'SYNC_BN must be'),
+])
+def test_dist_train_rejects_bad_arguments(args, env, message, tmp_path):
+    proc = subprocess.run(['bash', osp.join(TOOLS, 'dist_train.sh'), *args], cwd=tmp_path,
+                          env=dict(os.environ, **env), capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_cpu_config_drops_sync_bn_and_refuses_slurm(dist_config, monkeypatch):
+    import torch
+
+    from catravs.utils.tool_setup import load_config
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    args = argparse.Namespace(config=dist_config, cfg_options={'sync_bn': 'torch'},
+                              launcher='none', work_dir=None, local_rank=0)
+    cfg = load_config(args)
+    assert cfg.sync_bn is None and cfg.env_cfg.dist_cfg.backend == 'gloo'
+    with pytest.raises(RuntimeError, match='launch with torchrun'):
+        load_config(argparse.Namespace(**{**vars(args), 'launcher': 'slurm'}))
