@@ -43,6 +43,12 @@ def _qualname(obj: object) -> str:
     return f'{getattr(obj, "__module__", "?")}.{getattr(obj, "__qualname__", repr(obj))}'
 
 
+def _variable_name(registry: Registry) -> str:
+    """The name under which this module exports ``registry`` (e.g. ``MODELS``)."""
+    return next((key for key, value in globals().items() if value is registry),
+                registry.name.upper())
+
+
 class CatravsRegistry(Registry):
     """A Registry whose name clashes say who registered what, and in which category."""
 
@@ -59,7 +65,7 @@ class CatravsRegistry(Registry):
                 f"{_qualname(module)} cannot be registered as '{name}' in the {SCOPE} "
                 f"'{self.name}' registry: '{name}' is already registered there by "
                 f'{_qualname(existing)}{in_category}. Give the new module another name, '
-                f"e.g. @{self.name.upper()}.register_module(name='MyProject{name}').")
+                f"e.g. @{_variable_name(self)}.register_module(name='MyProject{name}').")
         super()._register_module(module, module_name, force=True)
 
 
