@@ -1,6 +1,6 @@
 """catravs: audio-visual video segmentation (CATR and friends) on MMEngine."""
-from .version import __version__
 from .utils.env_check import check_torch_family
+from .version import __version__
 
 check_torch_family()
 

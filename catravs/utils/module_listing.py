@@ -1,8 +1,17 @@
 """What each registry and model-part category holds."""
 from __future__ import annotations
 
-from catravs.registry import (DATASETS, HOOKS, METRICS, MODEL_PART_CATEGORIES, MODELS,
-                              OPTIM_WRAPPERS, TRANSFORMS, VISUALIZERS, category_of)
+from catravs.registry import (
+    DATASETS,
+    HOOKS,
+    METRICS,
+    MODEL_PART_CATEGORIES,
+    MODELS,
+    OPTIM_WRAPPERS,
+    TRANSFORMS,
+    VISUALIZERS,
+    category_of,
+)
 
 
 def list_registered() -> dict[str, list[str]]:

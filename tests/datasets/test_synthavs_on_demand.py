@@ -3,8 +3,7 @@ import os
 
 import pytest
 
-from catravs.datasets import S4Dataset
-from catravs.datasets import synthavs_on_demand
+from catravs.datasets import S4Dataset, synthavs_on_demand
 
 SMALL = dict(num_train=3, num_val=2, num_test=2, image_size=32)
 

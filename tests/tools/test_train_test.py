@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+
 from catravs.datasets.synthavs import make_synthavs
 from catravs.engine import safe_torch_load
 from tests.conftest import REPO_ROOT

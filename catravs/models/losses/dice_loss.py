@@ -26,7 +26,10 @@ def dice_loss(logits: Tensor, targets: Tensor, valid: Tensor, eps: float = 1.0) 
 
 @MODELS.register_module()
 class DiceLoss(BaseLoss):
-    """``forward(logits[M, P], targets[M, P], valid[M, P], num_masks) -> weighted sum / num_masks``."""
+    """Dice loss on matched masks.
+
+    ``forward(logits[M, P], targets[M, P], valid[M, P], num_masks)`` -> weighted sum / num_masks.
+    """
 
     def __init__(self, loss_weight: float = 1.0, eps: float = 1.0) -> None:
         super().__init__()

@@ -31,7 +31,10 @@ def sigmoid_focal_loss(logits: Tensor, targets: Tensor, valid: Tensor, alpha: fl
 
 @MODELS.register_module()
 class SigmoidFocalLoss(BaseLoss):
-    """``forward(logits[M, P], targets[M, P], valid[M, P], num_masks) -> weighted sum / num_masks``."""
+    """Sigmoid focal loss on matched masks.
+
+    ``forward(logits[M, P], targets[M, P], valid[M, P], num_masks)`` -> weighted sum / num_masks.
+    """
 
     def __init__(self, loss_weight: float = 1.0, alpha: float = 0.25, gamma: float = 2.0) -> None:
         super().__init__()

@@ -175,7 +175,8 @@ class CATR(BaseAVSegmentor):
             scores = self._to_label_size(scores, sample, (pad_h, pad_w))
             if self.task == 'binary':
                 sample.seg_logits = scores[:, 0]
-                sample.pred_masks = (scores[:, 0].sigmoid() > self.test_cfg['mask_threshold']).long()
+                threshold = self.test_cfg['mask_threshold']
+                sample.pred_masks = (scores[:, 0].sigmoid() > threshold).long()
             else:
                 sample.seg_logits = scores
                 sample.pred_masks = scores.argmax(1)

@@ -94,7 +94,10 @@ class DecoderLayer(nn.Module):
 
 
 class MLP(nn.Module):
-    """``num_layers`` linear layers with ReLU between: ``Tensor[..., C_in] -> Tensor[..., C_out]``."""
+    """``num_layers`` linear layers with ReLU between.
+
+    ``Tensor[..., C_in] -> Tensor[..., C_out]``.
+    """
 
     def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, num_layers: int) -> None:
         super().__init__()
