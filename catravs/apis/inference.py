@@ -9,6 +9,7 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from catravs.utils.config_checks import check_top_level_keys
 from catravs.utils.plugin_errors import fromfile_with_plugins, import_plugins
 from catravs.utils.tool_setup import add_repo_root_to_path
 
@@ -39,6 +40,7 @@ def load_config(config: str | os.PathLike | Config,
         cfg = fromfile_with_plugins(config)
     if cfg_options:
         cfg.merge_from_dict(dict(cfg_options))
+    check_top_level_keys(cfg)
     return cfg
 
 

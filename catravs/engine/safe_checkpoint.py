@@ -42,12 +42,17 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint holds a pickled object that is not on the allow-list."""
 
 
+class DamagedCheckpointError(RuntimeError):
+    """A checkpoint file is truncated or corrupt."""
+
+
 def safe_torch_load(filename: str, map_location: Any = None) -> Any:
     """``torch.load(weights_only=True)`` with catravs' allow-list.
 
     Raises:
         FileNotFoundError: ``filename`` does not exist.
         UnsafeCheckpointError: the file pickles an object outside the allow-list.
+        DamagedCheckpointError: the file is truncated or corrupt.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -61,6 +66,14 @@ def safe_torch_load(filename: str, map_location: Any = None) -> Any:
             'not a tensor, a builtin container or one of the types MMEngine checkpoints '
             'hold (HistoryBuffer, numpy arrays and scalars). Unpickling it could run '
             f'arbitrary code. torch says: {str(exc).splitlines()[0]}') from exc
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        from .checkpoint_io import is_complete_checkpoint
+        if is_complete_checkpoint(filename):
+            raise
+        raise DamagedCheckpointError(
+            f'cannot load checkpoint {filename}: the file is truncated or damaged (an '
+            'interrupted save or copy?). Use an earlier checkpoint; `--resume` without a '
+            f'path picks the newest complete one. torch says: {exc}') from exc
 
 
 def _reduce_history_buffer(buffer: HistoryBuffer) -> tuple:

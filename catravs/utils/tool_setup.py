@@ -11,6 +11,7 @@ from typing import Optional
 
 from mmengine.config import Config, DictAction
 
+from catravs.utils.config_checks import check_top_level_keys
 from catravs.utils.plugin_errors import fromfile_with_plugins
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,6 +44,7 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = fromfile_with_plugins(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    check_top_level_keys(cfg)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

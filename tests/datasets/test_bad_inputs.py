@@ -6,6 +6,10 @@ docs/robustness.md lists every case and the test that covers it.
 """
 from __future__ import annotations
 
+import os
+import os.path as osp
+import pickle
+
 import cv2
 import numpy as np
 import pytest
@@ -110,3 +114,56 @@ def test_misspelled_model_argument_is_a_type_error_naming_it(part, wrong):
 def test_misspelled_dataset_argument_is_a_type_error_naming_it(s4_root):
     with pytest.raises(TypeError, match="unexpected keyword argument 'data_rot'"):
         DATASETS.build(dict(type='S4Dataset', data_rot=s4_root, split='val'))
+
+
+@pytest.mark.parametrize('value', [float('inf'), float('-inf')])
+def test_inf_in_log_mel_names_the_file(s4_copy, s4_pipeline, value):
+    info = _first(s4_copy)
+    values = torch.zeros(5, 1, 96, 64)
+    values[4, 0, 0, 0] = value
+    write_tensor_pickle(values, info['log_mel_path'])
+    with pytest.raises(DataFileError, match='NaN or inf') as err:
+        _dataset(s4_copy, s4_pipeline)[0]
+    assert info['log_mel_path'] in str(err.value)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ('echo pwned > /dev/null',))
+
+
+def test_log_mel_that_pickles_code_is_refused_by_the_dataset(s4_copy, s4_pipeline):
+    info = _first(s4_copy)
+    with open(info['log_mel_path'], 'wb') as f:
+        pickle.dump(_RunsCode(), f)
+    with pytest.raises(DataFileError, match='cannot be loaded as a tensor') as err:
+        _dataset(s4_copy, s4_pipeline)[0]
+    assert info['log_mel_path'] in str(err.value) and 'system' in str(err.value)
+
+
+def test_unknown_dataset_and_transform_types_are_named(s4_root):
+    with pytest.raises(KeyError, match='NoSuchDataset is not in the catravs::dataset registry'):
+        DATASETS.build(dict(type='NoSuchDataset', data_root=s4_root))
+    with pytest.raises(KeyError, match='LoadClipFrame is not in the catravs::transform'):
+        S4Dataset(data_root=s4_root, split='val', pipeline=[dict(type='LoadClipFrame')])
+
+
+def test_misspelled_top_level_config_key_is_refused(tmp_path):
+    """MMEngine's Runner ignores unknown keys: ``trian_cfg`` would train with the defaults."""
+    import argparse
+
+    from catravs.apis import load_config
+    from catravs.utils.config_checks import ConfigKeyError
+    from catravs.utils.tool_setup import load_config as tool_load_config
+    from tests.conftest import REPO_ROOT
+
+    config = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_tiny_synthavs.py')
+    with pytest.raises(ConfigKeyError, match=r"catr_tiny_synthavs\.py: unknown top-level key "
+                                             r"'trian_cfg'; did you mean 'train_cfg'\?"):
+        load_config(config, {'trian_cfg.max_epochs': 1})
+    args = argparse.Namespace(config=config, cfg_options={'val_evaluater.type': 'X'},
+                              launcher='none', work_dir=str(tmp_path), local_rank=0)
+    with pytest.raises(ConfigKeyError, match="'val_evaluater'; did you mean 'val_evaluator'"):
+        tool_load_config(args)
+    # the config's own variables are not mistaken for misspelt keys
+    assert load_config(config).data_root == 'data/synthavs_s4'

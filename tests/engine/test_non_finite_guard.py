@@ -49,3 +49,17 @@ def test_finite_step_updates(make_batch):
     log_vars = model.train_step(make_batch(), wrapper)
     assert torch.isfinite(log_vars['loss'])
     assert not torch.equal(weight, model.fusion.spatial_layers[0].ffn.net[0].weight)
+
+
+def test_non_finite_gradient_with_finite_loss_is_caught(make_batch):
+    """The loss is finite, but one parameter's gradient is not: the step is refused."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_catr_cfg(non_finite='raise'))
+    weight = model.fusion.spatial_layers[0].ffn.net[0].weight
+    weight.register_hook(lambda grad: grad * float('inf'))
+    before = weight.detach().clone()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(FloatingPointError, match=r'non-finite gradient of 1 parameters '
+                                                 r'\(first: fusion\.spatial_layers\.0\.ffn'):
+        model.train_step(make_batch(), wrapper)
+    assert torch.equal(before, weight.detach())

@@ -62,3 +62,15 @@ class HistoryBufferSubclass(HistoryBuffer):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         safe_torch_load(str(tmp_path / 'nope.pth'))
+
+
+@pytest.mark.parametrize('keep', [0.5, 0.05])
+def test_truncated_checkpoint_given_by_path_is_named(tmp_path, keep):
+    """load_from / --resume PATH / test.py CKPT on a cut-off file: an error naming the file."""
+    from catravs.engine.safe_checkpoint import DamagedCheckpointError
+    path = tmp_path / 'epoch_3.pth'
+    torch.save(mmengine_like_checkpoint(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    with pytest.raises(DamagedCheckpointError, match=r'epoch_3\.pth: the file is truncated'):
+        _load_checkpoint(str(path), map_location='cpu')

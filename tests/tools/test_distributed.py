@@ -5,8 +5,8 @@
 * ``tools/dist_test.sh CONFIG CKPT 2`` on 5 test clips (odd: rank 1 gets a
   padded, repeated clip) gives exactly the metrics of one process, and its
   per-category table counts each clip once;
-* two "nodes" of one process each (NNODES=2, NODE_RANK=0/1 on loopback) train
-  to the end.
+* two "nodes" of one process each (NNODES=2, NODE_RANK=0/1 on loopback, each in
+  its own working directory) train and validate to the end.
 """
 from __future__ import annotations
 
@@ -106,9 +106,15 @@ def test_two_process_train_then_test_matches_one_process(dist_config, tmp_path):
 def test_two_nodes_on_loopback(dist_config, tmp_path):
     work_dir = str(tmp_path / 'work')
     env = launcher_env(NNODES='2')
-    cmd = ['bash', osp.join(TOOLS, 'dist_train.sh'), dist_config, '1', '--work-dir', work_dir]
+    # validation at the last iteration: the metric gathers the ranks' records through the
+    # process group, so the nodes (each in its own working directory) share no folder
+    cmd = ['bash', osp.join(TOOLS, 'dist_train.sh'), dist_config, '1', '--work-dir', work_dir,
+           '--cfg-options', 'train_cfg.val_interval=2']
     logs = [open(tmp_path / f'node{rank}.log', 'w') for rank in (0, 1)]
-    nodes = [subprocess.Popen(cmd, cwd=tmp_path, env=dict(env, NODE_RANK=str(rank)),
+    cwds = [tmp_path / f'node{rank}' for rank in (0, 1)]
+    for cwd in cwds:
+        cwd.mkdir()
+    nodes = [subprocess.Popen(cmd, cwd=cwds[rank], env=dict(env, NODE_RANK=str(rank)),
                               stdout=logs[rank], stderr=subprocess.STDOUT) for rank in (0, 1)]
     try:
         codes = [node.wait(timeout=300) for node in nodes]
@@ -122,6 +128,7 @@ def test_two_nodes_on_loopback(dist_config, tmp_path):
     assert codes == [0, 0], node0[-3000:] + (tmp_path / 'node1.log').read_text()[-3000:]
     assert 'GPU number: 2' in node0  # one world of two processes
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+    assert re.search(r'Iter\(val\) \[\d+/\d+\]\s+mIoU: [\d.]+', node0), node0[-3000:]
 
 
 # --------------------------------------------------------------------------- fast checks

@@ -55,14 +55,19 @@ class AVSBinaryMetric(BaseMetric):
         beta2: beta squared of the F-measure.
         num_thresholds: thresholds of the F curve.
         per_category_results: also return per-category values.
-        collect_device, prefix, collect_dir: see ``BaseMetric``.
+        collect_device: how ranks send their records to rank 0. ``'gpu'``
+            (MMEngine's name for it) gathers them through the process group,
+            NCCL or gloo, so it also works on CPUs and needs no shared folder
+            between nodes; ``'cpu'`` goes through ``collect_dir``, a folder
+            that every rank must see.
+        prefix, collect_dir: see ``BaseMetric``.
     """
 
     default_prefix = None  # keys as AVSBench names them: mIoU, F-score
 
     def __init__(self, fscore_batch_size: int = 1, beta2: float = 0.3,
                  num_thresholds: int = 255, per_category_results: bool = False,
-                 collect_device: str = 'cpu', prefix: str | None = None,
+                 collect_device: str = 'gpu', prefix: str | None = None,
                  collect_dir: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         if fscore_batch_size < 1:

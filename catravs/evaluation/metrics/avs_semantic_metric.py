@@ -58,7 +58,12 @@ class AVSSemanticMetric(BaseMetric):
             and ``dataset_meta`` has no ``classes``.
         beta2: beta squared of the F-measure.
         per_class_results: also return per-class values.
-        collect_device, prefix, collect_dir: see ``BaseMetric``.
+        collect_device: how ranks send their records to rank 0. ``'gpu'``
+            (MMEngine's name for it) gathers them through the process group,
+            NCCL or gloo, so it also works on CPUs and needs no shared folder
+            between nodes; ``'cpu'`` goes through ``collect_dir``, a folder
+            that every rank must see.
+        prefix, collect_dir: see ``BaseMetric``.
     """
 
     default_prefix = None  # keys as AVSBench names them: mIoU, F-score
@@ -66,7 +71,7 @@ class AVSSemanticMetric(BaseMetric):
     def __init__(self, score_padding_frames: bool = False, background_index: int = 0,
                  ignore_index: int | None = 255, num_classes: int | None = None,
                  beta2: float = 0.3, per_class_results: bool = False,
-                 collect_device: str = 'cpu', prefix: str | None = None,
+                 collect_device: str = 'gpu', prefix: str | None = None,
                  collect_dir: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
         self.score_padding_frames = score_padding_frames

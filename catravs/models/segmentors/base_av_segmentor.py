@@ -51,7 +51,8 @@ class BaseAVSegmentor(BaseModel):
                             optim_wrapper: OptimWrapper) -> str:
         problems = []
         if not torch.isfinite(loss):
-            terms = ', '.join(f'{k}={float(v):.4g}' for k, v in log_vars.items())
+            terms = ', '.join(f'{k}={float(torch.as_tensor(v).detach()):.4g}'
+                              for k, v in log_vars.items())
             problems.append(f'loss ({terms})')
         if getattr(optim_wrapper, 'loss_scaler', None) is None:
             bad_params = [name for name, p in self.named_parameters()
