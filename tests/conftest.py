@@ -4,8 +4,14 @@ from __future__ import annotations
 import copy
 import os.path as osp
 
+import mmengine.config  # noqa: F401  (see below)
 import pytest
 import torch
+
+# Import MMEngine's config module here, in the process that starts the pytest-xdist
+# workers: it imports yapf, which on its first import in a new environment writes a
+# grammar cache file, and two workers doing that at once can read each other's half-written
+# file (EOFError while collecting).
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
