@@ -24,8 +24,23 @@ from .fusion_output import FusionOutput
 __all__ = ['SpatialOnlyFusion', 'TemporalOnlyFusion', 'NoGateFusion', 'VisualOnlyFusion']
 
 
+class _FixedSwitchesFusion(CombinatorialDependenceFusion):
+    """:class:`CombinatorialDependenceFusion` with ``switches`` (``use_spatial``,
+    ``use_temporal``, ``use_gate``) fixed by the subclass: passing one raises TypeError."""
+
+    switches: dict[str, bool] = {}
+
+    def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
+                 dim_feedforward: int = 2048, temporal_feedforward: int = 256,
+                 dropout: float = 0.1, double_modulation: bool = False,
+                 reuse_first_gate: bool = False, init_cfg=None) -> None:
+        super().__init__(d_model, nhead, num_layers, dim_feedforward, temporal_feedforward,
+                         dropout, double_modulation=double_modulation,
+                         reuse_first_gate=reuse_first_gate, init_cfg=init_cfg, **self.switches)
+
+
 @MODELS.register_module()
-class SpatialOnlyFusion(CombinatorialDependenceFusion):
+class SpatialOnlyFusion(_FixedSwitchesFusion):
     """CATR's fusion without the temporal branch (and so without gates).
 
     Per frame, ``[h*w video ; T audio]`` tokens pass ``num_layers`` encoder
@@ -41,18 +56,11 @@ class SpatialOnlyFusion(CombinatorialDependenceFusion):
     unused.
     """
 
-    def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
-                 dim_feedforward: int = 2048, temporal_feedforward: int = 256,
-                 dropout: float = 0.1, double_modulation: bool = False,
-                 reuse_first_gate: bool = False, init_cfg=None) -> None:
-        super().__init__(d_model, nhead, num_layers, dim_feedforward, temporal_feedforward,
-                         dropout, use_spatial=True, use_temporal=False, use_gate=False,
-                         double_modulation=double_modulation,
-                         reuse_first_gate=reuse_first_gate, init_cfg=init_cfg)
+    switches = dict(use_spatial=True, use_temporal=False, use_gate=False)
 
 
 @MODELS.register_module()
-class TemporalOnlyFusion(CombinatorialDependenceFusion):
+class TemporalOnlyFusion(_FixedSwitchesFusion):
     """CATR's fusion without the spatial branch.
 
     ``num_layers`` temporal blocks merged by block-wise gates give the fused
@@ -66,18 +74,11 @@ class TemporalOnlyFusion(CombinatorialDependenceFusion):
     ``dim_feedforward`` (the spatial layers' FFN) is accepted and unused.
     """
 
-    def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
-                 dim_feedforward: int = 2048, temporal_feedforward: int = 256,
-                 dropout: float = 0.1, double_modulation: bool = False,
-                 reuse_first_gate: bool = False, init_cfg=None) -> None:
-        super().__init__(d_model, nhead, num_layers, dim_feedforward, temporal_feedforward,
-                         dropout, use_spatial=False, use_temporal=True, use_gate=True,
-                         double_modulation=double_modulation,
-                         reuse_first_gate=reuse_first_gate, init_cfg=init_cfg)
+    switches = dict(use_spatial=False, use_temporal=True, use_gate=True)
 
 
 @MODELS.register_module()
-class NoGateFusion(CombinatorialDependenceFusion):
+class NoGateFusion(_FixedSwitchesFusion):
     """CATR's fusion with both branches but no block-wise gate.
 
     The fused video is the last temporal block's output as it is (no gate, no
@@ -90,14 +91,7 @@ class NoGateFusion(CombinatorialDependenceFusion):
     ``reuse_first_gate`` is accepted and unused.
     """
 
-    def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
-                 dim_feedforward: int = 2048, temporal_feedforward: int = 256,
-                 dropout: float = 0.1, double_modulation: bool = False,
-                 reuse_first_gate: bool = False, init_cfg=None) -> None:
-        super().__init__(d_model, nhead, num_layers, dim_feedforward, temporal_feedforward,
-                         dropout, use_spatial=True, use_temporal=True, use_gate=False,
-                         double_modulation=double_modulation,
-                         reuse_first_gate=reuse_first_gate, init_cfg=init_cfg)
+    switches = dict(use_spatial=True, use_temporal=True, use_gate=False)
 
 
 @MODELS.register_module()
