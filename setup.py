@@ -33,7 +33,8 @@ setup(
     packages=find_packages(include=['catravs', 'catravs.*']),
     python_requires='>=3.10',
     install_requires=read_requirements('runtime'),
-    extras_require={'tests': read_requirements('tests')},
+    extras_require={'video': read_requirements('video'),
+                    'tests': read_requirements('tests') + read_requirements('video')},
     license='Apache-2.0',
     zip_safe=False,
 )
