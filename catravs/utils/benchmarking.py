@@ -1,0 +1,227 @@
+"""Speed and memory of a training step and of inference (``analysis_tools/benchmark.py``).
+
+One measurement runs in the current process: build ``cfg.model`` with random
+weights (no pretrained file is read), make a synthetic batch of B clips in the
+form the dataloader gives (``uint8`` frames ``[T, 3, H, W]``, audio as the
+audio encoder expects, data samples with ground-truth masks), and time, after
+``warmup`` steps, ``steps`` calls of ``model.train_step`` (data preprocessor,
+forward, loss, backward, gradient clipping and optimizer step of the config's
+``optim_wrapper``) or of ``model.test_step``. Peak memory: CUDA max allocated,
+or the process peak RSS (``ru_maxrss``) on the CPU.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from typing import Any, Literal
+
+import torch
+import torch.nn as nn
+
+Path = Literal['ours', 'reference']
+GiB = 1024 ** 3
+
+__all__ = ['machine_info', 'peak_memory_bytes', 'synthetic_batch', 'prepare_model_cfg',
+           'build_model', 'time_steps', 'measure_model', 'format_table', 'Path']
+
+
+def machine_info(device: str = 'cpu') -> dict[str, str]:
+    """CPU model and cores, GPU name (CUDA), torch version and threads."""
+    cpu = platform.processor() or 'unknown CPU'
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    info = dict(cpu=f'{cpu}, {os.cpu_count()} cores', torch=torch.__version__,
+                threads=str(torch.get_num_threads()))
+    if device.startswith('cuda') and torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def peak_memory_bytes(device: str) -> int:
+    """CUDA: max allocated since the last reset; CPU: the process peak RSS."""
+    if device.startswith('cuda'):
+        return int(torch.cuda.max_memory_allocated(torch.device(device)))
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
+
+
+def _audio_shape(model: nn.Module) -> tuple[int, ...]:
+    """Per-frame audio input: ``(D,)`` for precomputed embeddings, else a log-mel example."""
+    encoder = getattr(model, 'audio_encoder', None)
+    if encoder is not None and hasattr(encoder, 'in_channels') and \
+            type(encoder).__name__ == 'PrecomputedAudioEmbedding':
+        return (int(encoder.in_channels),)
+    return (1, 96, 64)
+
+
+def synthetic_batch(model: nn.Module, clips: int, frames: int, height: int, width: int,
+                    task: str = 'binary', num_classes: int = 1,
+                    annotated: Literal['first', 'all'] = 'all', seed: int = 0) -> dict:
+    """A batch as ``pseudo_collate`` gives it: ``dict(inputs=dict(frames=[uint8 Tensor[T, 3,
+    H, W]] * B, audio=[Tensor[T, ...]] * B), data_samples=[AVSDataSample] * B)``.
+
+    Ground truth (labels at H x W): one random rectangle per frame, of class 1
+    (binary) or of a random class in ``[1, num_classes)`` (semantic) on class 0.
+    ``annotated='first'``: only frame 0 carries a label (S4 training clips).
+    """
+    from catravs.structures import AVSDataSample
+    gen = torch.Generator().manual_seed(seed)
+    rand = lambda hi, *shape: torch.randint(0, hi, shape, generator=gen)  # noqa: E731
+    samples, video, audio = [], [], []
+    for i in range(clips):
+        video.append(rand(256, frames, 3, height, width).to(torch.uint8))
+        audio.append(torch.randn(frames, *_audio_shape(model), generator=gen))
+        gt = torch.zeros(frames, height, width, dtype=torch.long)
+        for t in range(frames):
+            y0, x0 = int(rand(height // 2)), int(rand(width // 2))
+            label = 1 if task == 'binary' else int(1 + rand(max(num_classes - 1, 1)))
+            gt[t, y0:y0 + height // 3 + 1, x0:x0 + width // 3 + 1] = label
+        flags = [t == 0 or annotated == 'all' for t in range(frames)]
+        gt[~torch.tensor(flags)] = 255
+        sample = AVSDataSample(metainfo=dict(
+            clip_id=f'bench{i}', category='', sample_idx=i, num_frames=frames,
+            valid_frames=[True] * frames, annotated_frames=flags,
+            img_shape=(height, width), ori_shape=(height, width)))
+        sample.gt_masks = gt
+        samples.append(sample)
+    return dict(inputs=dict(frames=video, audio=audio), data_samples=samples)
+
+
+def _accepts(registered: str, arg: str) -> bool:
+    from catravs.registry import MODELS
+    cls = MODELS.get(registered) if isinstance(registered, str) else None
+    return cls is not None and arg in inspect.signature(cls.__init__).parameters
+
+
+def prepare_model_cfg(model_cfg: dict, path: Path = 'ours', with_cp: bool = False) -> dict:
+    """``model_cfg`` (a dict, changed in place) for the benchmark path.
+
+    ``'reference'``: the released code's way of computing: ``attn_impl='reference'``
+    where CATR takes it, every ``with_cp`` switched off. ``'ours'`` with
+    ``with_cp``: activation checkpointing on in every part that takes it.
+    """
+    from catravs.utils.complexity import strip_pretrained
+    model_cfg.update(strip_pretrained(model_cfg))
+    if path == 'reference' and _accepts(model_cfg.get('type', ''), 'attn_impl'):
+        model_cfg['attn_impl'] = 'reference'
+    for part in model_cfg.values():
+        if not isinstance(part, dict) or 'type' not in part:
+            continue
+        if path == 'reference' and 'with_cp' in part:
+            part['with_cp'] = False
+        elif path == 'ours' and with_cp and _accepts(part['type'], 'with_cp'):
+            part['with_cp'] = True
+    return model_cfg
+
+
+def build_model(model_cfg: dict, path: Path, device: str, channels_last: bool = False,
+                compile_parts: bool = False) -> tuple[nn.Module, list[str]]:
+    """Build the model (random weights) for ``path``; returns it and notes for the table."""
+    from mmengine.registry import DefaultScope
+
+    from catravs.registry import MODELS
+    notes = []
+    with DefaultScope.overwrite_default_scope('catravs'):
+        model = MODELS.build(model_cfg)
+    if path == 'reference':
+        try:
+            from catravs.models.utils.attention import set_attention_impl
+            set_attention_impl(model, 'reference')
+        except ImportError:
+            notes.append('no attention switch yet: attention as built')
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        notes.append('channels_last')
+    if compile_parts:
+        for name in ('backbone', 'neck', 'audio_encoder', 'fusion', 'decoder', 'head'):
+            if isinstance(getattr(model, name, None), nn.Module):
+                getattr(model, name).compile()
+        notes.append('torch.compile of the parts')
+    return model, notes
+
+
+def time_steps(step: Callable[[], Any], steps: int, warmup: int, device: str,
+               progress: Callable[[str], None] | None = None) -> list[float]:
+    """Seconds of each of ``steps`` calls of ``step`` after ``warmup`` calls."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    times = []
+    for i in range(warmup + steps):
+        if progress:
+            progress(f'{"warm-up" if i < warmup else "timed"} step {i}')
+        sync()
+        start = time.perf_counter()
+        step()
+        sync()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool):
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    optim_cfg = dict(cfg.get('optim_wrapper') or dict(optimizer=dict(type='Adam', lr=1e-5)))
+    if amp:
+        optim_cfg['type'] = 'AnyDeviceAmpOptimWrapper'
+    with DefaultScope.overwrite_default_scope('catravs'):
+        return build_optim_wrapper(model, optim_cfg)
+
+
+def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: int,
+                  shape: Sequence[int], steps: int, warmup: int, path: Path = 'ours',
+                  amp: bool = False, compile_parts: bool = False, channels_last: bool = False,
+                  with_cp: bool = False,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Time ``task`` steps of ``cfg.model`` on a synthetic batch; a result dict
+    (``step_s`` median, ``clips_per_s``, ``frames_per_s``, ``peak_bytes``, ``times``...)."""
+    t, h, w = shape
+    model_cfg = prepare_model_cfg(cfg['model'].to_dict() if hasattr(cfg['model'], 'to_dict')
+                                  else dict(cfg['model']), path, with_cp)
+    if path == 'reference':
+        amp = compile_parts = channels_last = False
+    torch.manual_seed(0)
+    model, notes = build_model(model_cfg, path, device, channels_last, compile_parts)
+    dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type', '')
+    batch = synthetic_batch(model, clips, t, h, w, model_cfg.get('task', 'binary'),
+                            int(model_cfg.get('num_classes', 1)),
+                            'first' if dataset == 'S4Dataset' else 'all')
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats(torch.device(device))
+    if task == 'train':
+        model.train()
+        optim_wrapper = _optim_wrapper(model, cfg, amp)
+        step = lambda: model.train_step(batch, optim_wrapper)  # noqa: E731
+    else:
+        model.eval()
+        dtype = torch.float16 if device.startswith('cuda') else torch.bfloat16
+        ctx = (lambda: torch.autocast(device.split(':')[0], dtype=dtype)) if amp else nullcontext
+
+        def step():
+            with ctx():
+                return model.test_step(batch)
+    times = time_steps(step, steps, warmup, device, progress)
+    median = statistics.median(times)
+    return dict(path=path, task=task, device=device, clips=clips, shape=[t, h, w],
+                amp=amp, compile=compile_parts, channels_last=channels_last,
+                with_cp=with_cp and path == 'ours', step_s=median, times=times,
+                clips_per_s=clips / median, frames_per_s=clips * t / median,
+                peak_bytes=peak_memory_bytes(device), notes=notes,
+                machine=machine_info(device))
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """An aligned plain-text table (floats with 3 significant digits)."""
+    cells = [[f'{c:.3g}' if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    line = lambda vals: '| ' + ' | '.join(v.ljust(w) for v, w in zip(vals, widths)) + ' |'  # noqa: E731
+    rule = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
+    return '\n'.join([rule, line(header), rule, *[line(r) for r in cells], rule])

@@ -1,0 +1,175 @@
+"""Training / inference speed and peak memory of a config, data-pipeline and metric cost.
+
+``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
+[--device cpu|cuda] [--amp] [--compile] [--channels-last] [--with-cp] [--clips B]
+[--shape T H W] [--steps N] [--warmup N] [--compare-reference [--rounds R]]
+[--mem-limit-gb G] [--cfg-options ...]``
+
+train / test: random weights, a synthetic batch, the median over N steps after the
+warm-up (see :mod:`catravs.utils.benchmarking`). ``--compare-reference`` measures the
+released code's way of computing (``attn_impl='reference'``, float32, no checkpointing)
+and catravs' path with the given flags, each in a fresh process, alternating, and
+ends with ``speedup <S>x memory <M>x``. data: the config's train dataloader (workers,
+batch size) and the per-transform cost. eval: seconds per 1,000 frames of the metric.
+Figures and commands: docs/benchmark.md.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+GiB = 1024 ** 3
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('config')
+    p.add_argument('--task', choices=['train', 'test', 'data', 'eval'], default='train')
+    p.add_argument('--device', default=None, help='cpu or cuda (default: cuda if available)')
+    p.add_argument('--amp', action='store_true', help='bf16 (CPU) / fp16 (CUDA) autocast')
+    p.add_argument('--compile', action='store_true', help='torch.compile the model parts')
+    p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--with-cp', action='store_true',
+                   help='activation checkpointing in every model part that takes with_cp')
+    p.add_argument('--clips', type=int, default=None, help='B (default: 2 on CUDA, 1 on CPU)')
+    p.add_argument('--shape', type=int, nargs=3, metavar=('T', 'H', 'W'), default=None,
+                   help="default: the config's num_frames and input_size")
+    p.add_argument('--steps', type=int, default=5)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--compare-reference', action='store_true')
+    p.add_argument('--rounds', type=int, default=1, help='reference/ours pairs (A/B/A/B: 2)')
+    p.add_argument('--mem-limit-gb', type=float, default=None,
+                   help='stop a run whose peak RSS passes this (with --compare-reference)')
+    p.add_argument('--path', choices=['ours', 'reference'], default='ours')
+    p.add_argument('--data-root', default=None, help='data: dataset folder to read')
+    p.add_argument('--data-clips', type=int, default=16, help='data: clips to generate')
+    p.add_argument('--workers', type=int, default=None, help="data: override num_workers")
+    p.add_argument('--log-mel-cache', default=None,
+                   help='data: also time LoadClipAudio(source=wav) with the cache there')
+    p.add_argument('--eval-frames', type=int, default=200)
+    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    p.add_argument('--json-out', default=None, help='write the results as JSON')
+    p.add_argument('--worker-out', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--status-file', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    args = p.parse_args(argv)
+    args.raw_cfg_options = raw_cfg_options(list(sys.argv[1:] if argv is None else argv))
+    return args
+
+
+def default_shape(cfg: Config) -> tuple[int, int, int]:
+    t = int(cfg.get('num_frames', None) or 5)
+    size = int(cfg.get('input_size', None) or cfg.get('image_size', None) or 448)
+    return t, size, size
+
+
+def worker_argv(args: argparse.Namespace, device: str, clips: int, shape) -> list[str]:
+    argv = [args.config, '--task', args.task, '--device', device, '--clips', str(clips),
+            '--shape', *map(str, shape), '--steps', str(args.steps), '--warmup',
+            str(args.warmup)] + (['--threads', str(args.threads)] if args.threads else [])
+    argv += [f for f, on in (('--amp', args.amp), ('--compile', args.compile),
+                             ('--channels-last', args.channels_last),
+                             ('--with-cp', args.with_cp)) if on]
+    if args.raw_cfg_options:
+        argv += ['--cfg-options', *args.raw_cfg_options]
+    return argv
+
+
+def raw_cfg_options(argv: list[str]) -> list[str]:
+    """The ``--cfg-options`` items as typed (passed on to the worker processes)."""
+    if '--cfg-options' not in argv:
+        return []
+    rest = argv[argv.index('--cfg-options') + 1:]
+    end = next((i for i, a in enumerate(rest) if a.startswith('--')), len(rest))
+    return rest[:end]
+
+
+def model_rows(results) -> list[list]:
+    rows = []
+    for r in results:
+        if r.get('over_limit'):
+            rows.append([r['path'], '-', '-', '-', f'over {r["limit_gb"]:g} GB', r['status']])
+            continue
+        t, h, w = r['shape']
+        flags = [f for f in ('amp', 'compile', 'channels_last', 'with_cp') if r.get(f)]
+        rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r['step_s'], r['clips_per_s'],
+                     f'{r["peak_bytes"] / GiB:.2f} GiB',
+                     ', '.join(flags + r.get('notes', [])) or 'fp32'])
+    return rows
+
+
+def main(argv=None) -> str:
+    args = parse_args(argv)
+    import torch
+
+    from catravs.utils import bench_compare, bench_data, benchmarking
+    from catravs.utils.tool_setup import add_repo_root_to_path
+    add_repo_root_to_path()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    clips = args.clips or (2 if device.startswith('cuda') else 1)
+    shape = tuple(args.shape) if args.shape else default_shape(cfg)
+    status = (lambda text: open(args.status_file, 'w').write(text)) if args.status_file \
+        else None
+    machine = benchmarking.machine_info(device)
+    lines = [f'{k}: {v}' for k, v in machine.items()] + [f'config: {args.config}']
+    summary = None
+    if args.task == 'data':
+        loader_cfg = bench_data.data_cfg(cfg, args.data_root, args.data_clips, args.workers)
+        stages = bench_data.stage_breakdown(loader_cfg, cache_dir=args.log_mel_cache)
+        result = bench_data.measure_loader(loader_cfg, args.steps, args.warmup, status)
+        result['stages_ms'] = stages
+        table = benchmarking.format_table(['transform', 'ms / clip (1 process)'], stages)
+        table += '\n' + benchmarking.format_table(
+            ['dataloader', 'workers', 'batch', 'clips/s'],
+            [['train', result['workers'], result['batch_size'], result['clips_per_s']]])
+    elif args.task == 'eval':
+        result = bench_data.measure_eval(cfg, args.eval_frames)
+        table = benchmarking.format_table(
+            ['metric', 'frames', 'size', 'classes', 's', 's / 1000 frames'],
+            [[result['metric'], result['frames'], result['size'], result['classes'],
+              result['seconds'], result['s_per_1000_frames']]])
+    elif args.compare_reference:
+        tool = osp.abspath(__file__)
+        ref, ours = bench_compare.compare(tool, worker_argv(args, device, clips, shape),
+                                          args.rounds, args.mem_limit_gb)
+        result = dict(reference=ref, ours=ours)
+        summary = bench_compare.summary_line(ref, ours)
+    else:
+        result = benchmarking.measure_model(
+            cfg, args.task, device, clips, shape, args.steps, args.warmup, args.path,
+            args.amp, args.compile, args.channels_last, args.with_cp, status)
+    if args.worker_out:
+        with open(args.worker_out, 'w') as f:
+            json.dump(result, f)
+        return ''
+    if args.task in ('train', 'test'):
+        runs = [result['reference'], result['ours']] if summary else [result]
+        step = 'train step s' if args.task == 'train' else 'inference s'
+        table = benchmarking.format_table(
+            ['path', 'clips x T x H x W', f'{step} (median)', 'clips/s', 'peak memory',
+             'flags'], model_rows(runs))
+        if args.task == 'test':
+            table += '\n' + '\n'.join(f'{r["path"]}: {r["frames_per_s"]:.3g} frames/s'
+                                      for r in runs if not r.get('over_limit'))
+    text = '\n'.join(lines + [table] + ([summary] if summary else []))
+    print(text)
+    if args.json_out:
+        os.makedirs(osp.dirname(osp.abspath(args.json_out)), exist_ok=True)
+        with open(args.json_out, 'w') as f:
+            json.dump(dict(machine=machine, args=vars(args), result=result, text=text), f,
+                      indent=1)
+    return text
+
+
+if __name__ == '__main__':
+    main()
