@@ -1,5 +1,6 @@
 from .atomic_checkpoint_hook import AtomicCheckpointHook
+from .clip_visualization_hook import ClipVisualizationHook
 from .prediction_writer_hook import PredictionWriterHook
 from .rng_state_hook import RNGStateHook
 
-__all__ = ['AtomicCheckpointHook', 'PredictionWriterHook', 'RNGStateHook']
+__all__ = ['AtomicCheckpointHook', 'ClipVisualizationHook', 'PredictionWriterHook', 'RNGStateHook']
