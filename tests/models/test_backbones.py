@@ -106,6 +106,49 @@ def test_with_cp_gives_the_same_gradients() -> None:
     assert grad_a is not None and torch.allclose(grad_a, grad_b, atol=1e-5)
 
 
+def _outputs_and_grads(model: torch.nn.Module, x: torch.Tensor):
+    torch.manual_seed(1)  # the same drop-path draws in both runs
+    outs = model(x)
+    sum((o * (i + 1)).square().mean() for i, o in enumerate(outs)).backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return [o.detach() for o in outs], grads
+
+
+@pytest.mark.parametrize('make', [
+    lambda cp: PVTv2Backbone(arch='b0', drop_path_rate=0.1, frozen_stages=0, with_cp=cp),
+    lambda cp: ResNet50Backbone(frozen_stages=1, with_cp=cp),
+], ids=['pvt_v2_b0', 'resnet50'])
+def test_with_cp_same_outputs_and_all_gradients(make, monkeypatch) -> None:
+    """Activation checkpointing changes neither the outputs nor any gradient, and it
+    checkpoints only when training with gradients."""
+    torch.manual_seed(0)
+    plain, ckpt = make(False), make(True)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    module = __import__(type(ckpt).__module__, fromlist=['checkpoint'])
+    calls = []
+    original = module.checkpoint
+    monkeypatch.setattr(module, 'checkpoint',
+                        lambda *a, **k: calls.append(k) or original(*a, **k))
+    plain.train(), ckpt.train()
+    outs_a, grads_a = _outputs_and_grads(plain, x)
+    assert not calls
+    outs_b, grads_b = _outputs_and_grads(ckpt, x)
+    assert calls and all(k == {'use_reentrant': False} for k in calls)
+    for a, b in zip(outs_a, outs_b):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert grads_a.keys() == grads_b.keys() and len(grads_a) > 10
+    for name in grads_a:
+        torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-4, atol=1e-6,
+                                   msg=lambda m, n=name: f'{n}: {m}')
+    calls.clear()
+    with torch.no_grad():
+        ckpt(x)
+    ckpt.eval()
+    ckpt(x)
+    assert not calls
+
+
 # ------------------------------------------------------------------ official files
 def pvt_v2_original_shapes(depths: tuple[int, ...], dims: tuple[int, ...],
                            sr_ratios: tuple[int, ...], mlp_ratios: tuple[int, ...],

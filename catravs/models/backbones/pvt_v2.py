@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 
 import timm
+import torch
 import torch.nn as nn
 from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from catravs.registry import MODELS
 
@@ -78,7 +80,10 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
             patch embedding, blocks and norm). Frozen parts stay in eval mode.
         drop_path_rate: stochastic depth, linear over all blocks (0.1 as in
             AVSBench/CATR's PVT-v2).
-        with_cp: gradient checkpointing of the transformer blocks.
+        with_cp: activation checkpointing of each transformer block
+            (``torch.utils.checkpoint``, ``use_reentrant=False``; only when
+            training with gradients): same outputs and gradients, the block's
+            activations are recomputed in the backward pass instead of kept.
         init_cfg: ``dict(type='Pretrained', checkpoint='pvt_v2_b5.pth')`` loads a
             file of the original PVT repository (or a timm-named one).
     """
@@ -100,9 +105,7 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
         self.arch = arch
         self.out_channels: tuple[int, ...] = PVT_V2_ARCHS[arch]
         self.frozen_stages = frozen_stages
-        if with_cp:
-            for stage in self.stages:
-                stage.grad_checkpointing = True
+        self.with_cp = with_cp
         self._freeze_stages()
 
     def convert_pretrained(self, state_dict: StateDict) -> StateDict:
@@ -127,9 +130,22 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
         x = self.patch_embed(x)  # [N, H/4, W/4, C0] (channels last)
         outs = []
         for stage in self.stages:
-            x = stage(x)  # [N, C_i, H/s_i, W/s_i]
+            x = self._run_stage(stage, x)  # [N, C_i, H/s_i, W/s_i]
             outs.append(x)
         return tuple(outs)
+
+    def _run_stage(self, stage: nn.Module, x: Tensor) -> Tensor:
+        """timm's ``PyramidVisionStage.forward`` (timm 1.0), with this class's ``with_cp``."""
+        if not (self.with_cp and self.training and torch.is_grad_enabled()):
+            return stage(x)
+        if stage.downsample is not None:
+            x = stage.downsample(x)  # [N, C, H, W] -> [N, H', W', C']
+        n, h, w, c = x.shape
+        x = x.reshape(n, -1, c)
+        for block in stage.blocks:
+            x = checkpoint(block, x, (h, w), use_reentrant=False)
+        x = stage.norm(x)
+        return x.reshape(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
 
 
 @MODELS.register_module()
