@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Literal
 
 import numpy as np
@@ -36,6 +37,7 @@ from .audio import (
     vggish_log_mel,
     vggish_log_mel_clip,
 )
+from .log_mel_cache import FRONT_END_PARAMS, cached_log_mel
 
 __all__ = ['LoadClipFrames', 'LoadClipMasks', 'LoadClipAudio', 'silence_log_mel']
 
@@ -166,11 +168,14 @@ class LoadClipAudio(BaseTransform):
             audio that makes one 96-frame example, a 0.96 s slice makes none);
             ``'clip'``: AVSBench's whole-clip examples (``[0.96 t, 0.96 t + 0.975)`` s),
             identical to what AVSBench's ``.pkl`` files hold.
+        cache_dir: ``source='wav'`` only: keep each clip's log-mel in this folder
+            (:mod:`.log_mel_cache`: keyed by the wav's path, mtime and size and the
+            front-end settings; atomic writes, safe with several workers). None: off.
     """
 
     def __init__(self, source: Literal['log_mel', 'wav'] = 'log_mel',
                  wav_slicing: Literal['per_second', 'clip'] = 'per_second',
-                 backend_args: dict | None = None) -> None:
+                 backend_args: dict | None = None, cache_dir: str | None = None) -> None:
         if source not in ('log_mel', 'wav'):
             raise ValueError(f"source must be 'log_mel' or 'wav', got {source!r}")
         if wav_slicing not in ('per_second', 'clip'):
@@ -178,6 +183,7 @@ class LoadClipAudio(BaseTransform):
         self.source = source
         self.wav_slicing = wav_slicing
         self.backend_args = backend_args
+        self.cache_dir = cache_dir
 
     def _from_log_mel(self, results: dict, T: int, n_valid: int) -> np.ndarray:
         path = results.get('log_mel_path')
@@ -193,25 +199,36 @@ class LoadClipAudio(BaseTransform):
         out[:min(T, rows.shape[0])] = rows[:T]
         return out
 
-    def _from_wav(self, results: dict, T: int, n_valid: int) -> np.ndarray:
-        path = results.get('wav_path')
-        waveform, sample_rate = read_clip_wav(path, _clip_id(results))
+    def _wav_log_mel(self, path: str, clip_id: str, T: int) -> tuple[np.ndarray, int]:
+        """``(float32[T, 1, 96, 64], samples of the wav at 16 kHz)``."""
+        waveform, sample_rate = read_clip_wav(path, clip_id)
         if sample_rate != VGGISH_SAMPLE_RATE:
             waveform = resample(waveform, sample_rate, VGGISH_SAMPLE_RATE)
-        one = samples_for_examples(1)
         if self.wav_slicing == 'per_second':
-            needed = (n_valid - 1) * VGGISH_SAMPLE_RATE + one
+            one = samples_for_examples(1)
             slices = slice_waveform(waveform, VGGISH_SAMPLE_RATE, T,
                                     slice_seconds=one / VGGISH_SAMPLE_RATE, hop_seconds=1.0)
             out = np.concatenate([vggish_log_mel(s, VGGISH_SAMPLE_RATE).numpy() for s in slices])
         else:
-            needed = samples_for_examples(n_valid)
             out = vggish_log_mel_clip(waveform, VGGISH_SAMPLE_RATE, T)[0].numpy()
-        if waveform.shape[0] < needed:
-            print_log(f"wav of clip '{_clip_id(results)}' is {waveform.shape[0] / 16000:.3f} s, "
+        return out.astype(np.float32), int(waveform.shape[0])
+
+    def _from_wav(self, results: dict, T: int, n_valid: int) -> np.ndarray:
+        path, clip_id = results.get('wav_path'), _clip_id(results)
+        if self.cache_dir is not None and path is not None and os.path.isfile(path):
+            params = dict(front_end=FRONT_END_PARAMS, num_frames=T, slicing=self.wav_slicing)
+            out, num_samples = cached_log_mel(self.cache_dir, path, params,
+                                              lambda: self._wav_log_mel(path, clip_id, T))
+        else:
+            out, num_samples = self._wav_log_mel(path, clip_id, T)
+        one = samples_for_examples(1)
+        needed = ((n_valid - 1) * VGGISH_SAMPLE_RATE + one if self.wav_slicing == 'per_second'
+                  else samples_for_examples(n_valid))
+        if num_samples < needed:
+            print_log(f"wav of clip '{clip_id}' is {num_samples / 16000:.3f} s, "
                       f'{n_valid} frames need {needed / 16000:.3f} s; padded with silence: '
                       f'{path}', logger='current', level=logging.WARNING)
-        return out.astype(np.float32)
+        return out.copy()
 
     def transform(self, results: dict) -> dict:
         T = int(results.get('num_frames', len(results['frame_paths'])))
