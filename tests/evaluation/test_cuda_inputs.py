@@ -22,7 +22,7 @@ def test_binary_metric_on_cuda():
 
 def test_semantic_metric_on_cuda():
     clips = [semantic_clip(i, i, subset=s) for i, s in enumerate(['v2', 'v1m', 'v1s'])]
-    metric = AVSSemanticMetric(score_padding_frames=True)
+    metric = AVSSemanticMetric()
     cpu = run_metric(metric, clips, 2)
     gpu = run_metric(metric, [to_cuda(c) for c in clips], 2)
     assert gpu == pytest.approx(cpu, abs=1e-9)

@@ -27,6 +27,8 @@ def make_clips():
 
 
 def expected(clips, score_padding_frames=False):
+    """The keys of one convention from catravs' functional (see test_semantic_reference.py
+    for the independent loop-based reference)."""
     scores, labels = [], []
     for clip in clips:
         gt = clip['gt_masks'].clone()
@@ -42,13 +44,20 @@ def expected(clips, score_padding_frames=False):
     return {'mIoU': miou, 'F-score': fscore}
 
 
-@pytest.mark.parametrize('score_padding_frames', [False, True])
-def test_values_match_functional(score_padding_frames):
+AVS = AVSSemanticMetric.AVSBENCH_SUFFIX
+
+
+def both(clips):
+    """Both conventions' keys, as the metric names them."""
+    plain, padded = expected(clips, False), expected(clips, True)
+    return {**plain, **{k + AVS: v for k, v in padded.items()}}
+
+
+def test_values_match_functional():
     clips = make_clips()
-    metric = AVSSemanticMetric(score_padding_frames=score_padding_frames)
-    got = run_metric(metric, clips, batch_size=3)
-    want = expected(clips, score_padding_frames)
-    assert set(got) == set(want)
+    got = run_metric(AVSSemanticMetric(), clips, batch_size=3)
+    want = both(clips)
+    assert set(got) == {'mIoU', 'F-score', 'mIoU(avsbench)', 'F-score(avsbench)'} == set(want)
     for key in want:
         assert got[key] == pytest.approx(want[key], abs=1e-9), key
         assert 0.0 <= got[key] <= 1.0
@@ -56,39 +65,40 @@ def test_values_match_functional(score_padding_frames):
 
 def test_padding_convention_changes_the_score():
     clips = make_clips()
-    plain = run_metric(AVSSemanticMetric(), clips, batch_size=4)
-    padded = run_metric(AVSSemanticMetric(score_padding_frames=True), clips, batch_size=4)
-    assert padded['mIoU'] < plain['mIoU'] - 1e-3   # wrong foreground on black frames costs
+    before = run_metric(AVSSemanticMetric(), clips, batch_size=4)
+    assert before['mIoU' + AVS] < before['mIoU'] - 1e-3   # wrong foreground on black frames
     # predicting background on padding frames instead: the frames still count
     for clip in clips:
         for f, valid in enumerate(clip['valid_frames']):
             if not valid:
                 clip['seg_logits'][f] = 0.0
                 clip['seg_logits'][f, 0] = 1.0
-    assert run_metric(AVSSemanticMetric(), clips, batch_size=4) == plain
-    padded_bg = run_metric(AVSSemanticMetric(score_padding_frames=True), clips, batch_size=4)
-    assert padded_bg == pytest.approx(expected(clips, True), abs=1e-9)
-    assert padded_bg['mIoU'] != pytest.approx(plain['mIoU'], abs=1e-6)
+    after = run_metric(AVSSemanticMetric(), clips, batch_size=4)
+    assert after['mIoU'] == before['mIoU'] and after['F-score'] == before['F-score']
+    assert after == pytest.approx(both(clips), abs=1e-9)
+    assert after['mIoU' + AVS] > before['mIoU' + AVS] + 1e-3
+    assert after['mIoU' + AVS] != pytest.approx(after['mIoU'], abs=1e-6)
 
 
 def test_unannotated_frames_are_ignored():
     clips = make_clips()
     v1s = clips[2]
     assert v1s['valid_frames'][3] and not v1s['annotated_frames'][3]
-    for padding in (False, True):
-        metric = AVSSemanticMetric(score_padding_frames=padding)
-        before = run_metric(metric, clips, batch_size=2)
-        spoiled = [dict(c) for c in clips]
-        spoiled[2] = dict(v1s, seg_logits=v1s['seg_logits'].clone())
-        spoiled[2]['seg_logits'][3] = -spoiled[2]['seg_logits'][3]
-        assert run_metric(metric, spoiled, batch_size=2) == before
-        spoiled[2]['seg_logits'][0] = -spoiled[2]['seg_logits'][0]   # annotated: counts
-        assert run_metric(metric, spoiled, batch_size=2)['mIoU'] != pytest.approx(before['mIoU'])
+    metric = AVSSemanticMetric()
+    before = run_metric(metric, clips, batch_size=2)
+    spoiled = [dict(c) for c in clips]
+    spoiled[2] = dict(v1s, seg_logits=v1s['seg_logits'].clone())
+    spoiled[2]['seg_logits'][3] = -spoiled[2]['seg_logits'][3]
+    assert run_metric(metric, spoiled, batch_size=2) == before
+    spoiled[2]['seg_logits'][0] = -spoiled[2]['seg_logits'][0]   # annotated: counts
+    after = run_metric(metric, spoiled, batch_size=2)
+    for key in ('mIoU', 'mIoU' + AVS):
+        assert after[key] != pytest.approx(before[key]), key
 
 
 def test_process_batching_and_result_order_do_not_matter():
     clips = make_clips()
-    metric = AVSSemanticMetric(score_padding_frames=True)
+    metric = AVSSemanticMetric()
     reference = run_metric(metric, clips, batch_size=1)
     for batch_size in (2, 5, len(clips)):
         assert run_metric(metric, clips, batch_size) == pytest.approx(reference, abs=1e-12)
@@ -100,7 +110,8 @@ def test_process_batching_and_result_order_do_not_matter():
 def test_pred_masks_without_scores():
     clips = make_clips()
     with_scores = run_metric(AVSSemanticMetric(), clips, batch_size=3)
-    labels_only = [{k: v for k, v in c.items() if k != 'seg_logits'} for c in clips]
+    labels_only = [{**{k: v for k, v in c.items() if k != 'seg_logits'},
+                    'pred_masks': c['seg_logits'].argmax(1)} for c in clips]
     assert run_metric(AVSSemanticMetric(num_classes=K1), labels_only, 3) == \
         pytest.approx(with_scores, abs=1e-12)
     metric = AVSSemanticMetric()
@@ -120,18 +131,19 @@ def test_per_class_results_and_table(monkeypatch):
     fs = [got[f'F-score.{c}'] for c in CLASSES]
     assert got['mIoU'] == pytest.approx(sum(ious) / K1)
     assert got['F-score'] == pytest.approx(sum(fs) / K1)
-    assert len(logged) == 1 and all(c in logged[0] for c in CLASSES)
+    assert len(logged) == 1 and all(logged[0].count(c) == 2 for c in CLASSES[1:])
     assert 'without padding frames' in logged[0]
+    assert 'AVSBench convention, with padding frames as background' in logged[0]
 
 
 def test_through_mmengine_evaluator_with_data_samples():
     clips = make_clips()
-    evaluator = Evaluator(AVSSemanticMetric(score_padding_frames=True))
+    evaluator = Evaluator(AVSSemanticMetric())
     evaluator.dataset_meta = dict(classes=CLASSES)
     for i in range(0, len(clips), 2):
         evaluator.process([to_data_sample(c) for c in clips[i:i + 2]])
     got = evaluator.evaluate(len(clips))
-    want = expected(clips, True)
-    assert set(got) == {'mIoU', 'F-score'}
-    assert got['mIoU'] == pytest.approx(want['mIoU'], abs=1e-9)
-    assert got['F-score'] == pytest.approx(want['F-score'], abs=1e-9)
+    want = both(clips)
+    assert set(got) == set(want)
+    for key in want:
+        assert got[key] == pytest.approx(want[key], abs=1e-9), key

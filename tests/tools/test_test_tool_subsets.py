@@ -64,8 +64,7 @@ _pipeline = [
 """
 AVSS_EXTRA = """
 model = dict(task='semantic', num_classes={num_classes}, decoder=dict(num_queries=4))
-val_evaluator = dict(type='AVSSemanticMetric', num_classes={num_classes},
-                     score_padding_frames=False)
+val_evaluator = dict(type='AVSSemanticMetric', num_classes={num_classes})
 test_evaluator = val_evaluator
 """
 
