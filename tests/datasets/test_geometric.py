@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from catravs.datasets.transforms import (
-    ClipRandomAffine,
     ClipRandomCrop,
     ClipRandomFlip,
     ClipResize,
     ClipShortSideResizeCenterCrop,
+    ClipTorchvision,
 )
 
 PAINT = np.array([250, 10, 250], dtype=np.uint8)      # a colour the background never has
@@ -54,22 +55,25 @@ def _assert_aligned(results: dict) -> None:
     ClipRandomFlip(prob=1.0),
     ClipRandomFlip(prob=1.0, direction='vertical'),
     ClipRandomCrop((30, 36)),
-    ClipRandomAffine(degrees=20, translate=(0.1, 0.1), scale=(0.8, 1.2), shear=10,
-                     interpolation='nearest'),
+    ClipTorchvision([dict(type='RandomAffine', degrees=20, translate=(0.1, 0.1),
+                          scale=(0.8, 1.2), shear=10)]),
     ClipShortSideResizeCenterCrop(32, interpolation='nearest'),
 ])
 def test_frames_and_masks_stay_aligned(transform):
     for seed in range(4):
         np.random.seed(seed)
+        torch.manual_seed(seed)
         _assert_aligned(transform(_clip(seed=seed)))
 
 
 def test_one_geometry_per_clip():
     """Identical input frames come out identical: the geometry is drawn once."""
     transforms = [ClipRandomFlip(0.5), ClipRandomCrop(32),
-                  ClipRandomAffine(degrees=30, translate=(0.2, 0.2), scale=(0.7, 1.3), shear=15)]
+                  ClipTorchvision([dict(type='RandomAffine', degrees=30, translate=(0.2, 0.2),
+                                        scale=(0.7, 1.3), shear=15)])]
     for seed in range(5):
         np.random.seed(seed)
+        torch.manual_seed(seed)
         clip = _clip(T=4)
         clip['frames'] = [clip['frames'][0].copy() for _ in range(4)]
         clip['gt_masks'] = np.stack([clip['gt_masks'][0]] * 4)
@@ -87,12 +91,12 @@ def test_flip_is_random_per_clip():
 
 
 def test_affine_border_values():
-    np.random.seed(0)
-    out = ClipRandomAffine(translate=(0.0, 0.0), scale=(0.5, 0.5))(_clip())
+    torch.manual_seed(0)
+    out = ClipTorchvision([dict(type='RandomAffine', degrees=0, scale=(0.5, 0.5))])(_clip())
     assert (out['frames'][0][0, 0] == 0).all()                # black frame border
     assert out['gt_masks'][0][0, 0] == 0                      # background mask border
-    np.random.seed(0)
-    out = ClipRandomAffine(scale=(0.5, 0.5), mask_border_value=255)(_clip())
+    out = ClipTorchvision([dict(type='RandomAffine', degrees=0, scale=(0.5, 0.5),
+                                fill=dict(Image=0, Mask=255))])(_clip())
     assert out['gt_masks'][0][0, 0] == 255 and (out['gt_masks'][0] == 1).any()
     assert (out['gt_masks'][-1] == 255).all()
 
@@ -108,11 +112,8 @@ def test_resize_without_masks_and_crop_padding():
     assert (out['frames'][0][40:] == 0).all()
 
 
-def test_affine_without_masks_and_prob_zero():
+def test_affine_without_masks():
     clip = _clip()
     del clip['gt_masks']
-    out = ClipRandomAffine(degrees=10)(clip)
+    out = ClipTorchvision([dict(type='RandomAffine', degrees=10)])(clip)
     assert 'gt_masks' not in out and len(out['frames']) == 3
-    before = _clip()
-    out = ClipRandomAffine(degrees=10, prob=0.0)(_clip())
-    assert np.array_equal(out['frames'][0], before['frames'][0])

@@ -4,17 +4,17 @@ from .audio import __all__ as _audio_all
 from .audio import load_wav, vggish_log_mel  # noqa: F401  (required by the loaders)
 from .formatting import DEFAULT_META_KEYS, PackAVSInputs
 from .geometric import (
-    ClipRandomAffine,
     ClipRandomCrop,
     ClipRandomFlip,
     ClipResize,
     ClipShortSideResizeCenterCrop,
 )
 from .loading import IGNORE_INDEX, LoadClipAudio, LoadClipFrames, LoadClipMasks, silence_log_mel
+from .torchvision_clip import ClipTorchvision
 
 __all__ = [
     *_audio_all,
     'LoadClipFrames', 'LoadClipMasks', 'LoadClipAudio', 'silence_log_mel', 'IGNORE_INDEX',
-    'ClipResize', 'ClipRandomFlip', 'ClipRandomCrop', 'ClipRandomAffine',
-    'ClipShortSideResizeCenterCrop', 'PackAVSInputs', 'DEFAULT_META_KEYS',
+    'ClipResize', 'ClipRandomFlip', 'ClipRandomCrop',
+    'ClipShortSideResizeCenterCrop', 'ClipTorchvision', 'PackAVSInputs', 'DEFAULT_META_KEYS',
 ]

@@ -4,13 +4,13 @@ They change ``frames`` (list of T ``uint8[H, W, 3]``) and, when present, ``gt_ma
 (``uint8[T, H, W]``; nearest-neighbour interpolation), and update ``img_shape``.
 Random parameters are drawn once per clip (with ``numpy.random``, which MMEngine
 seeds per worker). A frame whose mask is 255 everywhere (no label) stays so.
+Affine warps and torchvision's other transforms: ``ClipTorchvision``
+(``torchvision_clip.py``), which applies torchvision's own v2 transforms to the clip.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
-import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -19,11 +19,7 @@ from catravs.registry import TRANSFORMS
 
 from .loading import IGNORE_INDEX
 
-__all__ = ['ClipResize', 'ClipRandomFlip', 'ClipRandomCrop', 'ClipRandomAffine',
-           'ClipShortSideResizeCenterCrop']
-
-_CV2_INTERP = dict(nearest=cv2.INTER_NEAREST, bilinear=cv2.INTER_LINEAR,
-                   bicubic=cv2.INTER_CUBIC, area=cv2.INTER_AREA)
+__all__ = ['ClipResize', 'ClipRandomFlip', 'ClipRandomCrop', 'ClipShortSideResizeCenterCrop']
 
 
 def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
@@ -32,6 +28,12 @@ def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     if len(value) != 2:
         raise ValueError(f'{name} must be an int or a pair, got {value}')
     return int(value[0]), int(value[1])
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in ('cv2', 'pillow'):
+        raise ValueError(f"backend must be 'cv2' or 'pillow', got {backend!r}")
+    return backend
 
 
 def _unlabelled(masks: np.ndarray) -> np.ndarray:
@@ -63,19 +65,25 @@ class ClipResize(BaseTransform):
         resize_masks: also resize ``gt_masks`` (nearest). False keeps the labels at
             their original size (to evaluate at label resolution).
         interpolation: for frames (``'bilinear'``, ``'nearest'``, ``'bicubic'``, ``'area'``).
+        backend: ``'cv2'`` or ``'pillow'`` (PIL's ``Image.resize``, which AVSBench's
+            loaders use: antialiased when shrinking, and its own nearest-neighbour
+            pixel centres). Frames and masks use the same backend.
     """
 
     def __init__(self, scale: int | Sequence[int], keep_ratio: bool = False,
-                 resize_masks: bool = True, interpolation: str = 'bilinear') -> None:
+                 resize_masks: bool = True, interpolation: str = 'bilinear',
+                 backend: str = 'cv2') -> None:
         self.scale = _pair(scale, 'scale')
         self.keep_ratio = keep_ratio
         self.resize_masks = resize_masks
         self.interpolation = interpolation
+        self.backend = _check_backend(backend)
 
     def _resize(self, img: np.ndarray, interpolation: str) -> np.ndarray:
         if self.keep_ratio:
-            return mmcv.imrescale(img, self.scale, interpolation=interpolation)
-        return mmcv.imresize(img, self.scale, interpolation=interpolation)
+            return mmcv.imrescale(img, self.scale, interpolation=interpolation,
+                                  backend=self.backend)
+        return mmcv.imresize(img, self.scale, interpolation=interpolation, backend=self.backend)
 
     def transform(self, results: dict) -> dict:
         h0, w0 = results['frames'][0].shape[:2]
@@ -89,7 +97,8 @@ class ClipResize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{type(self).__name__}(scale={self.scale}, keep_ratio={self.keep_ratio})'
+        return (f'{type(self).__name__}(scale={self.scale}, keep_ratio={self.keep_ratio}, '
+                f'backend={self.backend!r})')
 
 
 @TRANSFORMS.register_module()
@@ -160,83 +169,17 @@ class ClipRandomCrop(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class ClipRandomAffine(BaseTransform):
-    """Random affine warp (rotation, translation, scale, shear) of the whole clip.
-
-    The authors' S4 training augmentation (their values: ``degrees=20,
-    scale=(0.5, 1.0), shear=10``, no translation, then a horizontal flip); parameters
-    as torchvision's ``RandomAffine``: angle ~ U(-degrees, degrees), translation ~ U(-t*W, t*W) and
-    U(-t*H, t*H), scale ~ U(*scale), x-shear ~ U(-shear, shear) degrees; all about the
-    image centre, drawn once per clip.
-
-    Border: frames are filled with ``frame_border_value`` (black). Masks use nearest
-    interpolation and ``mask_border_value``, default 0 (background): the area brought
-    in from outside the frame is black in the frame and holds no object, and the
-    authors' torchvision transform fills the mask with 0 too. Use 255 to ignore it
-    instead. Adds ``affine_matrix`` (``float32[2, 3]``).
-    """
-
-    def __init__(self, degrees: float | Sequence[float] = 0.0,
-                 translate: Sequence[float] | None = None,
-                 scale: Sequence[float] | None = None,
-                 shear: float | Sequence[float] | None = None,
-                 prob: float = 1.0, interpolation: str = 'bilinear',
-                 frame_border_value: int = 0, mask_border_value: int = 0) -> None:
-        self.degrees = (-degrees, degrees) if isinstance(degrees, (int, float)) else tuple(degrees)
-        self.translate = tuple(translate) if translate is not None else None
-        self.scale = tuple(scale) if scale is not None else None
-        self.shear = (-shear, shear) if isinstance(shear, (int, float)) else (
-            tuple(shear) if shear is not None else None)
-        self.prob = prob
-        self.interpolation = interpolation
-        self.frame_border_value = frame_border_value
-        self.mask_border_value = mask_border_value
-
-    def sample_matrix(self, h: int, w: int) -> np.ndarray:
-        """A random forward affine matrix ``float64[2, 3]`` for an ``h x w`` image."""
-        angle = math.radians(np.random.uniform(*self.degrees))
-        tx = ty = 0.0
-        if self.translate is not None:
-            tx = float(np.round(np.random.uniform(-self.translate[0], self.translate[0]) * w))
-            ty = float(np.round(np.random.uniform(-self.translate[1], self.translate[1]) * h))
-        s = np.random.uniform(*self.scale) if self.scale is not None else 1.0
-        sh = math.radians(np.random.uniform(*self.shear)) if self.shear is not None else 0.0
-        cx, cy = (w - 1) * 0.5, (h - 1) * 0.5
-        rot = np.array([[math.cos(angle), math.sin(angle)], [-math.sin(angle), math.cos(angle)]])
-        linear = s * rot @ np.array([[1.0, math.tan(sh)], [0.0, 1.0]])
-        offset = np.array([cx + tx, cy + ty]) - linear @ np.array([cx, cy])
-        return np.concatenate([linear, offset[:, None]], axis=1)
-
-    def transform(self, results: dict) -> dict:
-        if np.random.rand() >= self.prob:
-            return results
-        h, w = results['frames'][0].shape[:2]
-        matrix = self.sample_matrix(h, w)
-        flags = _CV2_INTERP[self.interpolation]
-        results['frames'] = [
-            cv2.warpAffine(f, matrix, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT,
-                           borderValue=(self.frame_border_value,) * 3)
-            for f in results['frames']]
-        _map_masks(results, lambda m: cv2.warpAffine(
-            m, matrix, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
-            borderValue=self.mask_border_value))
-        results['affine_matrix'] = matrix.astype(np.float32)
-        return results
-
-    def __repr__(self) -> str:
-        return (f'{type(self).__name__}(degrees={self.degrees}, translate={self.translate}, '
-                f'scale={self.scale}, shear={self.shear}, prob={self.prob})')
-
-
-@TRANSFORMS.register_module()
 class ClipShortSideResizeCenterCrop(BaseTransform):
     """Resize the short side to ``size`` (keeping the ratio), then centre-crop
-    ``size x size`` (the AVSBench-semantic training preprocessing).
+    ``size x size`` (the AVSBench-semantic training preprocessing, ``crop_resize_img``;
+    AVSBench resizes with PIL: ``backend='pillow'``).
     """
 
-    def __init__(self, size: int, interpolation: str = 'bilinear') -> None:
+    def __init__(self, size: int, interpolation: str = 'bilinear',
+                 backend: str = 'cv2') -> None:
         self.size = int(size)
         self.interpolation = interpolation
+        self.backend = _check_backend(backend)
 
     def transform(self, results: dict) -> dict:
         h, w = results['frames'][0].shape[:2]
@@ -248,7 +191,7 @@ class ClipShortSideResizeCenterCrop(BaseTransform):
         y1 = int(round((oh - self.size) / 2.0))
 
         def run(img: np.ndarray, interp: str) -> np.ndarray:
-            out = mmcv.imresize(img, (ow, oh), interpolation=interp)
+            out = mmcv.imresize(img, (ow, oh), interpolation=interp, backend=self.backend)
             return out[y1:y1 + self.size, x1:x1 + self.size]
 
         results['frames'] = [np.ascontiguousarray(run(f, self.interpolation))

@@ -14,16 +14,24 @@ num_frames = 5
 label_size = 224
 input_size = 448
 
-# the authors' S4 augmentation: RandomAffine(degrees=20, scale=(0.5, 1), shear=10),
-# RandomCrop(224) (a no-op on AVSBench's 224 x 224 frames; padding would be ignored),
-# horizontal flip; drawn once per clip and shared by its frames and masks.
+# The released S4 training augmentation (CATR/dataloader.py, S4Dataset): torchvision's
+# RandomAffine(degrees=20, scale=(0.5, 1.0), shear=10) (nearest interpolation, fill 0),
+# Resize(224) (short side; bilinear for frames, nearest for masks), RandomCrop(224,
+# pad_if_needed, fill (124, 116, 104) for frames (RGB) and 0 for masks),
+# RandomHorizontalFlip; the same transforms from torchvision v2, drawn once per clip and
+# shared by all its frames and masks (the released code re-seeds torch per frame to get
+# that). Then, as the released code, frames are upsampled to 448 and labels stay at 224.
 train_pipeline = [
     dict(type='LoadClipFrames'),
     dict(type='LoadClipMasks', mask_type='binary'),
     dict(type='LoadClipAudio', source='log_mel'),
-    dict(type='ClipRandomAffine', degrees=20, scale=(0.5, 1.0), shear=10),
-    dict(type='ClipRandomCrop', crop_size=label_size),
-    dict(type='ClipRandomFlip', prob=0.5),
+    dict(type='ClipTorchvision', transforms=[
+        dict(type='RandomAffine', degrees=20, scale=(0.5, 1.0), shear=10),
+        dict(type='Resize', size=label_size),
+        dict(type='RandomCrop', size=label_size, pad_if_needed=True,
+             fill=dict(Image=(124, 116, 104), Mask=0)),
+        dict(type='RandomHorizontalFlip'),
+    ]),
     dict(type='ClipResize', scale=input_size, resize_masks=False),
     dict(type='PackAVSInputs'),
 ]
