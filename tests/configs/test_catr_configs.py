@@ -1,5 +1,5 @@
-"""The six CATR configs (ResNet-50 / PVT-v2-b5 x S4 / MS3 / AVSS): they load, carry the
-authors' hyper-parameters, build, and train one step on the CPU.
+"""The six CATR configs (ResNet-50 / PVT-v2-b5 x S4 / MS3 / AVSS) and their revised variants:
+they load, carry the released code's hyper-parameters, build, and train one step on the CPU.
 
 Full-size steps (1 clip x 5 frames x 224 x 224) take 30 s or more on a 2-core CPU and
 are marked slow; a reduced-size step (2 frames of 64 x 64, same model) stays unmarked.
@@ -18,6 +18,7 @@ from tests.conftest import REPO_ROOT
 BACKBONES = ('r50', 'pvt')
 SUBSETS = ('s4', 'ms3', 'avss')
 CONFIGS = [f'catr_{b}_{s}' for b in BACKBONES for s in SUBSETS]
+VARIANTS = [f'variants/catr_revised_{b}_{s}' for b in BACKBONES for s in SUBSETS]
 TRAINABLE_PARTS = ('backbone', 'neck', 'audio_proj', 'input_proj', 'fusion', 'decoder', 'head')
 
 
@@ -37,16 +38,21 @@ def test_config_holds_the_authors_hyper_parameters(name):
     assert model.d_model == 256
     fusion, decoder = model.fusion, model.decoder
     assert (fusion.type, fusion.d_model, fusion.nhead, fusion.num_layers,
-            fusion.dim_feedforward, fusion.temporal_feedforward) == (
-                'CombinatorialDependenceFusion', 256, 8, 3, 2048, 256)
+            fusion.dim_feedforward, fusion.temporal_feedforward, fusion.dropout) == (
+                'ReleasedCATRFusion', 256, 8, 3, 2048, 2048, 0.1)
     assert (decoder.num_queries, decoder.nhead, decoder.num_layers, decoder.dim_feedforward,
             decoder.query_init) == (50, 8, 3, 2048, 'learned')
-    assert model.neck.dilations == (3, 6, 12, 18)
-    assert model.head.mask_dim == 64
-    # corrected behaviour by default; the authors' quirks are options
-    assert not fusion.double_modulation and not fusion.reuse_first_gate
-    assert not model.head.authors_stride16
-    assert not model.criterion.loss_bce.authors_double_sigmoid
+    assert model.neck.dilations == (3, 6, 12, 18) and model.neck.out_levels == (1, 2, 3)
+    assert (model.head.mask_dim, model.head.kernel_layers) == (64, 2)
+    assert model.head.pixel_decoder.type == 'ReleasedFPNDecoder'
+    assert model.loss_resolution == 'label'
+    crit = model.criterion
+    assert (crit.matcher.cost_class, crit.matcher.cost_dice) == (2.0, 7.0)
+    assert (crit.loss_cls.loss_weight, crit.loss_cls.eos_coef, crit.loss_cls.normalize) == (
+        1.0, 0.1, 'frames')
+    assert (crit.loss_focal.loss_weight, crit.loss_dice.loss_weight,
+            crit.loss_bce.loss_weight) == (5.0, 5.0, 4.0)
+    assert crit.loss_bce.released_double_sigmoid and crit.aux_loss
     # frozen VGGish and pretrained files under pretrained/
     assert model.audio_encoder.type == 'VGGish' and model.audio_encoder.frozen
     assert model.audio_encoder.init_cfg.checkpoint == 'pretrained/vggish-10086976.pth'
@@ -74,6 +80,21 @@ def test_config_holds_the_authors_hyper_parameters(name):
         assert (model.task, model.num_classes) == ('binary', 1)
         assert cfg.train_dataloader.dataset.num_frames == 5
         assert cfg.data_root == f'data/AVSBench/{name.rsplit("_", 1)[1]}'
+
+
+@pytest.mark.parametrize('name', VARIANTS)
+def test_revised_variants_change_only_the_model(name):
+    """A variant differs from its released config in the model parts it names, nothing else."""
+    variant, base = load(name), load(name.replace('variants/catr_revised_', 'catr_'))
+    assert variant.model.fusion.type == 'CombinatorialDependenceFusion'
+    assert variant.model.head.pixel_decoder.type == 'FPNPixelDecoder'
+    assert variant.model.loss_resolution == 'prediction'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader', 'optim_wrapper',
+                'train_cfg', 'randomness', 'default_hooks'):
+        assert variant[key] == base[key], key
+    for key in ('backbone', 'audio_encoder', 'decoder', 'task', 'num_classes'):
+        assert variant.model[key] == base.model[key], key
+    build(variant)
 
 
 def _run(pipeline: list, results: dict) -> dict:
@@ -129,7 +150,8 @@ def train_step(name: str, make_batch, frames: int, size: int) -> None:
     assert all(p.grad is None for p in model.audio_encoder.parameters())
 
 
-@pytest.mark.parametrize('name', ['catr_r50_s4', 'catr_r50_avss'])
+@pytest.mark.parametrize('name', ['catr_r50_s4', 'catr_r50_avss',
+                                  'variants/catr_revised_r50_s4'])
 def test_reduced_size_train_step(name, make_batch):
     """The full model on 1 clip x 2 frames x 64 x 64: finite loss, every part learns."""
     train_step(name, make_batch, frames=2, size=64)

@@ -21,12 +21,23 @@ def parts_with_zero_grad(model):
     return dead
 
 
-@pytest.mark.parametrize('fusion_overrides', [
-    {}, dict(use_spatial=False), dict(use_temporal=False), dict(use_gate=False),
-    dict(double_modulation=True, reuse_first_gate=True, num_layers=3)])
-def test_loss_is_finite_and_every_part_learns(make_batch, fusion_overrides):
+RELEASED = dict(
+    loss_resolution='label', neck=dict(out_levels=(1, 2, 3)),
+    fusion=dict(type='ReleasedCATRFusion', d_model=32, nhead=4, num_layers=3,
+                dim_feedforward=64, temporal_feedforward=64),
+    head=dict(pixel_decoder=dict(type='ReleasedFPNDecoder'), kernel_layers=2))
+
+
+@pytest.mark.parametrize('overrides', [
+    {}, dict(fusion=dict(use_spatial=False)), dict(fusion=dict(use_temporal=False)),
+    dict(fusion=dict(use_gate=False)), RELEASED])
+def test_loss_is_finite_and_every_part_learns(make_batch, overrides):
     cfg = tiny_catr_cfg()
-    cfg['fusion'].update(fusion_overrides)
+    for key, value in overrides.items():  # a dict with a type replaces the part's config
+        if isinstance(value, dict) and 'type' not in value:
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
     torch.manual_seed(0)
     model = MODELS.build(cfg)
     data = model.data_preprocessor(make_batch(annotated_first_only=True), True)
@@ -89,13 +100,14 @@ def test_semantic_task(make_batch):
     assert int(out[0].pred_masks.max()) < num_classes
 
 
-def test_audio_queries_and_authors_options(make_batch):
+def test_audio_queries_and_released_head(make_batch):
     cfg = tiny_catr_cfg()
     cfg['decoder']['query_init'] = 'audio'
-    cfg['head']['authors_stride16'] = True
-    cfg['criterion']['loss_bce']['authors_double_sigmoid'] = True
+    cfg['head'].update(pixel_decoder=dict(type='ReleasedFPNDecoder'), kernel_layers=2)
+    cfg['criterion']['loss_bce']['released_double_sigmoid'] = True
     torch.manual_seed(0)
     model = MODELS.build(cfg)
+    assert len(model.head.kernel_mlp.layers) == 2
     data = model.data_preprocessor(make_batch(), True)
     mask_logits, class_logits = model(**data, mode='tensor')
     assert mask_logits.shape[-1] == 64 // 16

@@ -153,7 +153,7 @@ def test_run_ablations_configs_and_readme_table(tmp_path):
     names = [tool.variant_name(c) for c in configs]
     assert names[0] == 'full'
     assert set(names) >= {'full', 'spatial_only', 'temporal_only', 'no_gate', 'visual_only',
-                          'cross_attention', 'audio_queries', 'authors_quirks'}
+                          'cross_attention', 'audio_queries', 'released'}
     assert [tool.variant_name(c) for c in tool.discover_configs(names=['no_gate'])] == [
         'no_gate']
     with pytest.raises(ValueError, match='unknown'):

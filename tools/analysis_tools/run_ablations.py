@@ -36,7 +36,7 @@ MARK_END = '<!-- ablations:end -->'
 PREFIX = 'catr_tiny_'
 #: table order; other configs of the folder follow alphabetically
 ORDER = ('full', 'spatial_only', 'temporal_only', 'no_gate', 'visual_only',
-         'cross_attention', 'audio_queries', 'authors_quirks')
+         'cross_attention', 'audio_queries', 'released')
 
 
 def variant_name(config: str) -> str:

@@ -1,12 +1,16 @@
-"""Fusion encoders: CATR's combinatorial-dependence fusion, its ablations and baselines."""
+"""Fusion encoders: the released CATR fusion, catravs' revision of it, ablations, baselines."""
 from .ablation_fusions import NoGateFusion, SpatialOnlyFusion, TemporalOnlyFusion, VisualOnlyFusion
 from .base_fusion import BaseFusion
 from .block_gate import BlockGate
 from .combinatorial_dependence_fusion import CombinatorialDependenceFusion
 from .cross_attention_fusion import CrossAttentionFusion
 from .fusion_output import FusionOutput
+from .released_block_gate import ReleasedBlockGate
+from .released_catr_fusion import ReleasedCATRFusion
+from .released_temporal_layer import ReleasedTemporalLayer
 from .temporal_block import TemporalBlock
 
 __all__ = ['BaseFusion', 'BlockGate', 'CombinatorialDependenceFusion', 'CrossAttentionFusion',
-           'FusionOutput', 'NoGateFusion', 'SpatialOnlyFusion', 'TemporalBlock',
+           'FusionOutput', 'NoGateFusion', 'ReleasedBlockGate', 'ReleasedCATRFusion',
+           'ReleasedTemporalLayer', 'SpatialOnlyFusion', 'TemporalBlock',
            'TemporalOnlyFusion', 'VisualOnlyFusion']

@@ -32,11 +32,9 @@ class _FixedSwitchesFusion(CombinatorialDependenceFusion):
 
     def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
                  dim_feedforward: int = 2048, temporal_feedforward: int = 256,
-                 dropout: float = 0.1, double_modulation: bool = False,
-                 reuse_first_gate: bool = False, init_cfg=None) -> None:
+                 dropout: float = 0.1, init_cfg=None) -> None:
         super().__init__(d_model, nhead, num_layers, dim_feedforward, temporal_feedforward,
-                         dropout, double_modulation=double_modulation,
-                         reuse_first_gate=reuse_first_gate, init_cfg=init_cfg, **self.switches)
+                         dropout, init_cfg=init_cfg, **self.switches)
 
 
 @MODELS.register_module()
@@ -51,7 +49,7 @@ class SpatialOnlyFusion(_FixedSwitchesFusion):
     -> FusionOutput(video[B*T, C, h, w], memory[B*T, h*w + T, C], memory_pos[B*T, h*w + T, C])``.
 
     Args: as :class:`CombinatorialDependenceFusion` without the switches;
-    ``temporal_feedforward``, ``double_modulation`` and ``reuse_first_gate`` are
+    ``temporal_feedforward`` is
     accepted (so that a config can swap the type and keep its other keys) and
     unused.
     """
@@ -87,8 +85,7 @@ class NoGateFusion(_FixedSwitchesFusion):
     ``forward(video[B, T, C, h, w], video_pos[B, T, C, h, w], audio[B, T, C])
     -> FusionOutput(video[B*T, C, h, w], memory[B*T, h*w + T, C], memory_pos[B*T, h*w + T, C])``.
 
-    Args: as :class:`CombinatorialDependenceFusion` without the switches;
-    ``reuse_first_gate`` is accepted and unused.
+    Args: as :class:`CombinatorialDependenceFusion` without the switches.
     """
 
     switches = dict(use_spatial=True, use_temporal=True, use_gate=False)

@@ -41,27 +41,22 @@ class CombinatorialDependenceFusion(BaseFusion):
             spatial branch the temporal branch's last tokens are the memory;
             without the temporal branch the spatial branch's video tokens are
             the fused video; without the gate the last block's output is used.
-        double_modulation: apply the multiplicative modulation twice (released code).
-        reuse_first_gate: every gate after the first reuses the first gate's
-            values (released code).
     """
 
     def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
                  dim_feedforward: int = 2048, temporal_feedforward: int = 256,
                  dropout: float = 0.1, use_spatial: bool = True, use_temporal: bool = True,
-                 use_gate: bool = True, double_modulation: bool = False,
-                 reuse_first_gate: bool = False, init_cfg=None) -> None:
+                 use_gate: bool = True, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not (use_spatial or use_temporal):
             raise ValueError('CombinatorialDependenceFusion needs at least one branch')
         self.use_spatial, self.use_temporal, self.use_gate = use_spatial, use_temporal, use_gate
-        self.reuse_first_gate = reuse_first_gate
         if use_spatial:
             self.spatial_layers = nn.ModuleList(
                 EncoderLayer(d_model, nhead, dim_feedforward, dropout) for _ in range(num_layers))
         if use_temporal:
             self.temporal_blocks = nn.ModuleList(
-                TemporalBlock(d_model, nhead, temporal_feedforward, dropout, double_modulation,
+                TemporalBlock(d_model, nhead, temporal_feedforward, dropout,
                               update_audio=(i < num_layers - 1 or not use_spatial))
                 for i in range(num_layers))
             if use_gate:
@@ -85,7 +80,7 @@ class CombinatorialDependenceFusion(BaseFusion):
             fused = memory[:, :h * w].transpose(1, 2).reshape(b * t, c, h, w)
             return FusionOutput(fused, memory, memory_pos)
 
-        v, a, fused, gate = tokens, audio, None, None
+        v, a, fused = tokens, audio, None
         for i, block in enumerate(self.temporal_blocks):
             v, a = block(v, a, pos)
             out = v.flatten(0, 1).transpose(1, 2).reshape(b * t, c, h, w)
@@ -94,9 +89,7 @@ class CombinatorialDependenceFusion(BaseFusion):
             elif i == 0:
                 fused = self.first_out(out)
             else:
-                reuse = gate if (self.reuse_first_gate and gate is not None) else None
-                fused, new_gate = self.gates[i - 1](fused, out, reuse)
-                gate = gate if reuse is not None else new_gate
+                fused = self.gates[i - 1](fused, out)
         if memory is None:  # temporal-only: the last block's tokens are the memory
             memory = torch.cat([v, a[:, None].expand(b, t, t, c)], dim=2).flatten(0, 1)
         return FusionOutput(fused, memory, memory_pos)

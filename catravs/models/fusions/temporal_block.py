@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from catravs.models.utils import AttentionLayer, EncoderLayer
+from catravs.models.utils import AttentionLayer, EncoderLayer, MultiheadAttention
 
 
 class TemporalBlock(nn.Module):
@@ -14,8 +14,8 @@ class TemporalBlock(nn.Module):
     1. ``[h*w video ; T audio]`` of each frame: a self-attention encoder layer.
     2. The video tokens of all T frames (``T*h*w`` tokens) cross-attend the
        clip's T audio tokens; the attention output modulates them
-       multiplicatively (``v = norm(v + v * attn)``; ``double_modulation``
-       applies the product twice, as the released code does).
+       multiplicatively (``v = norm(v + v * attn)``; the released code's
+       layer is :class:`ReleasedTemporalLayer`).
     3. The audio tokens cross-attend all ``T*h*w`` video tokens (unless
        ``update_audio=False``: then they pass through unchanged).
 
@@ -24,16 +24,13 @@ class TemporalBlock(nn.Module):
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 256,
-                 dropout: float = 0.1, double_modulation: bool = False,
-                 update_audio: bool = True) -> None:
+                 dropout: float = 0.1, update_audio: bool = True) -> None:
         super().__init__()
         self.self_attn = EncoderLayer(d_model, nhead, dim_feedforward, dropout)
-        self.video_to_audio = nn.MultiheadAttention(d_model, nhead, dropout=dropout,
-                                                    batch_first=True)
+        self.video_to_audio = MultiheadAttention(d_model, nhead, dropout=dropout)
         self.audio_to_video = AttentionLayer(d_model, nhead, dropout) if update_audio else None
         self.modulation_norm = nn.LayerNorm(d_model)
         self.dropout = nn.Dropout(dropout)
-        self.double_modulation = double_modulation
 
     def forward(self, video: Tensor, audio: Tensor,
                 video_pos: Tensor) -> tuple[Tensor, Tensor]:
@@ -49,10 +46,8 @@ class TemporalBlock(nn.Module):
         # 2. all video tokens of the clip read the clip's audio; multiplicative modulation
         v = video.reshape(b, t * s_v, c)
         v_pos = video_pos.reshape(b, t * s_v, c)
-        attn, _ = self.video_to_audio(v + v_pos, audio, audio, need_weights=False)
+        attn = self.video_to_audio(v + v_pos, audio, audio)
         v = self.modulation_norm(v + self.dropout(v * attn))
-        if self.double_modulation:
-            v = self.modulation_norm(v + self.dropout(v * attn))
         # 3. the audio tokens read all video tokens of the clip (skipped where nothing
         #    reads them afterwards: the last block when the spatial branch gives the memory)
         if self.audio_to_video is not None:

@@ -1,5 +1,8 @@
 from .base_mask_head import BaseMaskHead
+from .base_pixel_decoder import BasePixelDecoder
 from .dynamic_mask_head import DynamicMaskHead
 from .fpn_pixel_decoder import FPNPixelDecoder
+from .released_fpn_decoder import ReleasedFPNDecoder
 
-__all__ = ['BaseMaskHead', 'DynamicMaskHead', 'FPNPixelDecoder']
+__all__ = ['BaseMaskHead', 'BasePixelDecoder', 'DynamicMaskHead', 'FPNPixelDecoder',
+           'ReleasedFPNDecoder']

@@ -1,4 +1,4 @@
-"""FPN-style spatial decoder that turns fused video and skip levels into mask features."""
+"""FPN-style pixel decoder down to stride 4 (catravs' revision)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,26 +7,30 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from catravs.registry import MODELS
 
-def conv_gn_relu(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Sequential:
+from .base_pixel_decoder import BasePixelDecoder
+
+
+def conv_gn_relu(in_channels: int, out_channels: int, kernel_size: int = 3,
+                 bias: bool = False) -> nn.Sequential:
     groups = 8 if out_channels % 8 == 0 else 1
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias),
         nn.GroupNorm(groups, out_channels), nn.ReLU(inplace=True))
 
 
-class FPNPixelDecoder(nn.Module):
-    """Top-down path from stride 32 to stride 4 (or 16), with the fused video at stride 8.
+@MODELS.register_module()
+class FPNPixelDecoder(BasePixelDecoder):
+    """Top-down path from stride 32 to stride 4, with the fused video at stride 8.
 
     ``forward(fused_video[N, C, h8, w8], feats=[s4, s8, s16, s32] each [N, C, h_i, w_i])
-    -> Tensor[N, mask_dim, h_out, w_out]`` where the output is at stride 4, or at
-    stride 16 with ``authors_stride16=True`` (the released code hands the levels in
-    reversed order, so its mask features stay at stride 16).
+    -> Tensor[N, mask_dim, h4, w4]``: C channels all the way, so thin objects keep
+    their pixels. The released code's decoder is :class:`ReleasedFPNDecoder`.
     """
 
-    def __init__(self, channels: int, mask_dim: int = 64, authors_stride16: bool = False) -> None:
-        super().__init__()
-        self.authors_stride16 = authors_stride16
+    def __init__(self, channels: int = 256, mask_dim: int = 64, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
         self.lateral = nn.ModuleDict({
             's4': conv_gn_relu(channels, channels, 1), 's16': conv_gn_relu(channels, channels, 1),
             's32': conv_gn_relu(channels, channels, 1)})
@@ -42,11 +46,6 @@ class FPNPixelDecoder(nn.Module):
     def forward(self, fused_video: Tensor, feats: Sequence[Tensor]) -> Tensor:
         s4, _, s16, s32 = feats
         y = self.smooth['s16'](self._merge(self.lateral['s32'](s32), self.lateral['s16'](s16)))
-        if self.authors_stride16:
-            y = self.smooth['s8'](self._merge(F.interpolate(fused_video, size=y.shape[-2:],
-                                                            mode='bilinear',
-                                                            align_corners=False), y))
-            return self.mask_proj(y)
         y = self.smooth['s8'](self._merge(y, fused_video))
         y = self.smooth['s4'](self._merge(y, self.lateral['s4'](s4)))
         return self.mask_proj(y)

@@ -17,18 +17,18 @@ class MaskBCELoss(BaseLoss):
 
     Args:
         loss_weight: weight of the term (authors: 4).
-        authors_double_sigmoid: feed ``sigmoid(logits)`` to BCE-with-logits, as the
+        released_double_sigmoid: feed ``sigmoid(logits)`` to BCE-with-logits, as the
             released code does (a double sigmoid that flattens the gradient).
     """
 
-    def __init__(self, loss_weight: float = 1.0, authors_double_sigmoid: bool = False) -> None:
+    def __init__(self, loss_weight: float = 1.0, released_double_sigmoid: bool = False) -> None:
         super().__init__()
         self.loss_weight = loss_weight
-        self.authors_double_sigmoid = authors_double_sigmoid
+        self.released_double_sigmoid = released_double_sigmoid
 
     def forward(self, logits: Tensor, targets: Tensor, valid: Tensor,
                 num_masks: float) -> Tensor:
-        if self.authors_double_sigmoid:
+        if self.released_double_sigmoid:
             logits = logits.sigmoid()
         loss = F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
         valid = valid.to(loss.dtype)

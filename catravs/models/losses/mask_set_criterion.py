@@ -91,8 +91,8 @@ class MaskSetCriterion(BaseLoss):
             labels = torch.full(logits.shape[:2], self.num_classes, dtype=torch.long,
                                 device=logits.device)  # [T', Q]
             labels[:, q_idx] = tgt.labels[g_idx]
-            cls_logits.append(logits.flatten(0, 1))
-            cls_targets.append(labels.flatten())
+            cls_logits.append(logits)
+            cls_targets.append(labels)
             if len(q_idx):
                 preds.append(masks[:, q_idx].transpose(0, 1).flatten(1))  # [G, T'*h*w]
                 gts.append(tgt.masks[g_idx].flatten(1))

@@ -1,8 +1,8 @@
 """Sigmoid focal loss on mask logits."""
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor
+from torchvision.ops import sigmoid_focal_loss as focal_loss_map
 
 from catravs.registry import MODELS
 
@@ -19,12 +19,7 @@ def sigmoid_focal_loss(logits: Tensor, targets: Tensor, valid: Tensor, alpha: fl
     Returns:
         ``Tensor[M]``.
     """
-    prob = logits.sigmoid()
-    ce = F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
-    p_t = prob * targets + (1 - prob) * (1 - targets)
-    loss = ce * (1 - p_t) ** gamma
-    if alpha >= 0:
-        loss = loss * (alpha * targets + (1 - alpha) * (1 - targets))
+    loss = focal_loss_map(logits, targets, alpha, gamma, reduction='none')
     valid = valid.to(loss.dtype)
     return (loss * valid).sum(-1) / valid.sum(-1).clamp(min=1)
 

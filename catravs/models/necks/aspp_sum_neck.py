@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
 
 import torch.nn as nn
 from torch import Tensor
@@ -33,22 +34,31 @@ class DilatedConvSum(nn.Module):
 class ASPPSumNeck(BaseNeck):
     """Project each backbone level to ``out_channels`` (CATR step 3).
 
-    ``forward(feats: Sequence[Tensor[N, C_i, h_i, w_i]]) -> list[Tensor[N, C, h_i, w_i]]``.
+    ``forward(feats: Sequence[Tensor[N, C_i, h_i, w_i]]) -> list[Tensor[N, C, h_i, w_i]]``
+    (``None`` in place of a level that is not in ``out_levels``).
 
     Args:
         in_channels: channels of each backbone level.
         out_channels: C.
         dilations: dilations of the summed 3x3 convolutions (authors: 3, 6, 12, 18).
+        out_levels: indices of the levels to project (default: all). The
+            released code also projects the stride-4 level and never reads it;
+            its configs leave that level out (``(1, 2, 3)``).
     """
 
     def __init__(self, in_channels: Sequence[int], out_channels: int = 256,
-                 dilations: Sequence[int] = (3, 6, 12, 18), init_cfg=None) -> None:
+                 dilations: Sequence[int] = (3, 6, 12, 18),
+                 out_levels: Optional[Sequence[int]] = None, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.out_channels = out_channels
+        out_levels = range(len(in_channels)) if out_levels is None else out_levels
+        self.out_levels = tuple(out_levels)
         self.levels = nn.ModuleList(
-            DilatedConvSum(c, out_channels, dilations) for c in in_channels)
+            DilatedConvSum(c, out_channels, dilations) if i in self.out_levels else nn.Identity()
+            for i, c in enumerate(in_channels))
 
-    def forward(self, feats: Sequence[Tensor]) -> list[Tensor]:
+    def forward(self, feats: Sequence[Tensor]) -> list[Optional[Tensor]]:
         if len(feats) != len(self.levels):
             raise ValueError(f'ASPPSumNeck expects {len(self.levels)} levels, got {len(feats)}')
-        return [proj(f) for proj, f in zip(self.levels, feats)]
+        return [proj(f) if i in self.out_levels else None
+                for i, (proj, f) in enumerate(zip(self.levels, feats))]

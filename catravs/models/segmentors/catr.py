@@ -12,7 +12,7 @@ from torch import Tensor
 
 from catravs.models.builder import build_model_part
 from catravs.models.losses import ClipTargets
-from catravs.models.utils import sine_position_embedding
+from catravs.models.utils import AttentionImpl, set_attention_impl, sine_position_embedding
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 
@@ -20,6 +20,7 @@ from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
 
 Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
+LossResolution = Literal['prediction', 'label']
 IGNORE_INDEX = 255
 
 
@@ -33,7 +34,7 @@ class CATR(BaseAVSegmentor):
     tokens ``[B, T, C]``; the stride-8 level through a 1x1 conv plus a sine
     position embedding -> video tokens; fusion -> fused video + memory; query
     decoder -> ``[L, N, Q, C]``; mask head -> mask logits ``[L, N, Q, H/4, W/4]``
-    and class logits ``[L, N, Q, K+1]``.
+    and class logits ``[L, N, Q, K+1]`` (``H/16`` with the released pixel decoder).
 
     Args:
         backbone, neck, audio_encoder, fusion, decoder, head, criterion: configs
@@ -48,6 +49,11 @@ class CATR(BaseAVSegmentor):
         token_level: index of the backbone level that gives the video tokens
             (1: stride 8).
         audio_dropout: dropout after the audio projection.
+        loss_resolution: ``'label'``: mask logits are resized (bilinear) to the
+            label size before matching and losses (the released code);
+            ``'prediction'``: the labels are resized (nearest) to the logits' grid.
+        attn_impl: ``'sdpa'`` or ``'reference'`` for every attention layer (see
+            :class:`catravs.models.utils.MultiheadAttention`; same function).
         test_cfg: ``mask_threshold`` (binary tasks, default 0.5).
         non_finite: ``'raise'`` or ``'skip'`` a step with a non-finite loss or
             gradient (see :class:`BaseAVSegmentor`).
@@ -56,7 +62,8 @@ class CATR(BaseAVSegmentor):
     def __init__(self, backbone: dict, neck: dict, audio_encoder: dict, fusion: dict,
                  decoder: dict, head: dict, criterion: dict, task: Task = 'binary',
                  num_classes: int = 1, d_model: int = 256, token_level: int = 1,
-                 audio_dropout: float = 0.1, test_cfg: Optional[dict] = None,
+                 audio_dropout: float = 0.1, loss_resolution: LossResolution = 'prediction',
+                 attn_impl: AttentionImpl = 'sdpa', test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
@@ -68,7 +75,11 @@ class CATR(BaseAVSegmentor):
             raise ValueError(f"model.task must be 'binary' or 'semantic', got {task!r}")
         if task == 'binary' and num_classes != 1:
             raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
+        if loss_resolution not in ('prediction', 'label'):
+            raise ValueError("model.loss_resolution must be 'prediction' or 'label', got "
+                             f'{loss_resolution!r}')
         self.task, self.num_classes, self.token_level = task, num_classes, token_level
+        self.loss_resolution = loss_resolution
         self.test_cfg = {'mask_threshold': 0.5, **(test_cfg or {})}
 
         self.backbone = build_model_part(backbone, 'visual_backbone', 'model.backbone')
@@ -89,6 +100,7 @@ class CATR(BaseAVSegmentor):
         criterion = copy.deepcopy(criterion)
         criterion.setdefault('num_classes', num_classes)
         self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
+        set_attention_impl(self, attn_impl)
 
     # ------------------------------------------------------------------ forward
     def forward(self, inputs: dict, data_samples: Optional[list[AVSDataSample]] = None,
@@ -133,17 +145,25 @@ class CATR(BaseAVSegmentor):
                 continue
             img_h, img_w = sample.metainfo.get('img_shape', inputs['frames'].shape[-2:])
             hc, wc = int(round(img_h / stride)), int(round(img_w / stride))
-            preds.append(mask_logits[:, frames, :, :hc, :wc])
+            logits = mask_logits[:, frames, :, :hc, :wc]  # [L, T', Q, hc, wc]
+            gt = sample.gt_masks[frames - i * t]  # [T', H, W]
+            if self.loss_resolution == 'label':
+                logits = F.interpolate(logits.flatten(0, 1), size=gt.shape[-2:], mode='bilinear',
+                                       align_corners=False).unflatten(0, logits.shape[:2])
+                targets.append(self._clip_targets(gt))
+            else:
+                targets.append(self._clip_targets(gt, (hc, wc)))
+            preds.append(logits)
             cls.append(class_logits[:, frames])
-            targets.append(self._clip_targets(sample.gt_masks[frames - i * t], (hc, wc)))
         if not targets:
             zero = mask_logits.sum() * 0.0 + class_logits.sum() * 0.0
             return dict(loss_cls=zero)
         return self.criterion(preds, cls, targets)
 
-    def _clip_targets(self, gt: Tensor, size: tuple[int, int]) -> ClipTargets:
-        """``gt: LongTensor[T', H_l, W_l]`` -> targets at the prediction size."""
-        gt = F.interpolate(gt[:, None].float(), size=size, mode='nearest')[:, 0].long()
+    def _clip_targets(self, gt: Tensor, size: Optional[tuple[int, int]] = None) -> ClipTargets:
+        """``gt: LongTensor[T', H_l, W_l]`` -> targets, resized (nearest) to ``size`` if given."""
+        if size is not None:
+            gt = F.interpolate(gt[:, None].float(), size=size, mode='nearest')[:, 0].long()
         valid = gt != IGNORE_INDEX
         if self.task == 'binary':
             labels = gt.new_zeros(1) if (gt[valid] > 0).any() else gt.new_zeros(0)
@@ -185,12 +205,15 @@ class CATR(BaseAVSegmentor):
     @staticmethod
     def _to_label_size(scores: Tensor, sample: AVSDataSample,
                        pad_shape: tuple[int, int]) -> Tensor:
-        """Upsample ``[T, K, h, w]`` to the padded input, crop the image, resize to the labels."""
+        """Resize ``[T, K, h, w]`` to the labels: straight from the logits' grid when the
+        input has no padding (as the released code does), else through the padded input."""
         img_h, img_w = sample.metainfo.get('img_shape', pad_shape)
         if 'gt_masks' in sample:
             label_size = tuple(sample.gt_masks.shape[-2:])
         else:
             label_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w)))
+        if (img_h, img_w) == tuple(pad_shape):
+            return F.interpolate(scores, size=label_size, mode='bilinear', align_corners=False)
         scores = F.interpolate(scores, size=pad_shape, mode='bilinear', align_corners=False)
         scores = scores[..., :img_h, :img_w]
         if tuple(scores.shape[-2:]) != label_size:

@@ -1,5 +1,13 @@
+from .attention import (
+                        ATTENTION_IMPLS,
+                        AttentionImpl,
+                        MultiheadAttention,
+                        checkpointed,
+                        set_attention_impl,
+)
 from .positional_encoding import sine_position_embedding
 from .transformer_layers import FFN, MLP, AttentionLayer, DecoderLayer, EncoderLayer
 
-__all__ = ['sine_position_embedding', 'FFN', 'MLP', 'AttentionLayer', 'DecoderLayer',
-           'EncoderLayer']
+__all__ = ['ATTENTION_IMPLS', 'AttentionImpl', 'MultiheadAttention', 'checkpointed',
+           'set_attention_impl', 'sine_position_embedding', 'FFN', 'MLP', 'AttentionLayer',
+           'DecoderLayer', 'EncoderLayer']

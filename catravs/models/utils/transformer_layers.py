@@ -6,6 +6,8 @@ from typing import Optional
 import torch.nn as nn
 from torch import Tensor
 
+from .attention import MultiheadAttention
+
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
     return x if pos is None else x + pos
@@ -37,7 +39,7 @@ class AttentionLayer(nn.Module):
 
     def __init__(self, d_model: int, nhead: int, dropout: float = 0.1) -> None:
         super().__init__()
-        self.attn = nn.MultiheadAttention(d_model, nhead, dropout=dropout, batch_first=True)
+        self.attn = MultiheadAttention(d_model, nhead, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
 
@@ -45,9 +47,8 @@ class AttentionLayer(nn.Module):
                key_pos: Optional[Tensor] = None,
                key_padding_mask: Optional[Tensor] = None) -> Tensor:
         """The attention output alone, before residual and norm: ``Tensor[N, Lq, C]``."""
-        out, _ = self.attn(with_pos(query, query_pos), with_pos(key_value, key_pos), key_value,
-                           key_padding_mask=key_padding_mask, need_weights=False)
-        return out
+        return self.attn(with_pos(query, query_pos), with_pos(key_value, key_pos), key_value,
+                         key_padding_mask)
 
     def forward(self, query: Tensor, key_value: Tensor, query_pos: Optional[Tensor] = None,
                 key_pos: Optional[Tensor] = None,

@@ -1,8 +1,8 @@
 # Full CATR (spatial + temporal branches, block-wise gates, learned queries): the reference.
 # Every ablation inherits this file and changes one thing. Compared with the demo config
 # (../catr_tiny_synthavs.py): a short schedule, N_e = 3 temporal blocks (as the authors;
-# with 2 blocks the reuse-first-gate quirk would have nothing to reuse) and learned queries
-# (the released code's, and the default of the AVSBench configs).
+# the released fusion needs 3) and learned queries (the released code's, and the default
+# of the AVSBench configs).
 _base_ = ['../catr_tiny_synthavs.py']
 
 model = dict(

@@ -1,0 +1,84 @@
+"""Multi-head attention with two interchangeable implementations of one function."""
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torch.utils.checkpoint
+from torch import Tensor
+
+AttentionImpl = Literal['sdpa', 'reference']
+ATTENTION_IMPLS = ('sdpa', 'reference')
+
+
+class MultiheadAttention(nn.MultiheadAttention):
+    """``nn.MultiheadAttention`` (batch first) that computes through SDPA by default.
+
+    Same parameters, state-dict keys and initialisation as ``nn.MultiheadAttention``,
+    so checkpoints move between the two. ``impl`` chooses how the attention is
+    computed; both give the same function (tests compare outputs and gradients):
+
+    * ``'sdpa'``: ``F.scaled_dot_product_attention`` (flash / memory-efficient
+      kernels where the device has them); no attention weights are kept.
+    * ``'reference'``: ``nn.MultiheadAttention.forward`` with materialised,
+      returned attention weights: how the released CATR code computes.
+
+    ``forward(query[N, Lq, C], key[N, Lk, C], value[N, Lk, C],
+    key_padding_mask: BoolTensor[N, Lk] (True = ignore) = None) -> Tensor[N, Lq, C]``.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
+                 impl: AttentionImpl = 'sdpa') -> None:
+        super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True)
+        self.impl = impl
+
+    @property
+    def impl(self) -> str:
+        return self._impl
+
+    @impl.setter
+    def impl(self, value: str) -> None:
+        if value not in ATTENTION_IMPLS:
+            raise ValueError(f'attention impl must be one of {ATTENTION_IMPLS}, got {value!r}')
+        self._impl = value
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor,
+                key_padding_mask: Optional[Tensor] = None) -> Tensor:
+        if self.impl == 'reference':
+            out, _ = super().forward(query, key, value, key_padding_mask=key_padding_mask,
+                                     need_weights=True)
+            return out
+        n, lq, c = query.shape
+        heads = self.num_heads
+        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+
+        def split(x: Tensor, w: Tensor, b: Tensor) -> Tensor:  # [N, L, C] -> [N, h, L, d]
+            return F.linear(x, w, b).unflatten(-1, (heads, c // heads)).transpose(1, 2)
+
+        q, k, v = split(query, w_q, b_q), split(key, w_k, b_k), split(value, w_v, b_v)
+        mask = None
+        if key_padding_mask is not None:
+            mask = ~key_padding_mask[:, None, None, :]  # True = attend
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out_proj(out.transpose(1, 2).reshape(n, lq, c))
+
+
+def set_attention_impl(model: nn.Module, impl: AttentionImpl) -> int:
+    """Set ``impl`` on every :class:`MultiheadAttention` of ``model``; returns how many."""
+    count = 0
+    for module in model.modules():
+        if isinstance(module, MultiheadAttention):
+            module.impl = impl
+            count += 1
+    return count
+
+
+def checkpointed(module: nn.Module, *args: Tensor, enabled: bool = True) -> Tensor:
+    """``module(*args)``, with activation checkpointing when enabled and training."""
+    if enabled and module.training and torch.is_grad_enabled():
+        return torch.utils.checkpoint.checkpoint(module, *args, use_reentrant=False)
+    return module(*args)
