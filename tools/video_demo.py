@@ -111,11 +111,17 @@ def move_into_place(tmp: str, out_dir: str) -> None:
 
 def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     import numpy as np
+    from mmcv import imwrite
     from tqdm import tqdm
 
     from catravs.apis import inference_model, init_model
     from catravs.apis.clip_inference import test_pipeline_of
-    from catravs.apis.video_io import SoundtrackReader, VideoWriter, iter_sampled_frames
+    from catravs.apis.video_io import (
+        SoundtrackReader,
+        VideoWriter,
+        iter_sampled_frames,
+        open_video,
+    )
     from catravs.engine.hooks.prediction_writer_hook import write_binary_png, write_palette_png
     from catravs.visualization import overlay_mask
 
@@ -159,7 +165,6 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             (write_palette_png if semantic else write_binary_png)(
                 mask, osp.join(tmp, 'masks', name))
             overlay = overlay_mask(f.image[..., ::-1], mask)
-            from mmcv import imwrite
             imwrite(overlay[..., ::-1], osp.join(tmp, 'overlays', name))
             if writer is None:
                 h, w = overlay.shape[:2]
@@ -172,7 +177,6 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             n_frames += 1
             bar.update(1)
 
-    from catravs.apis.video_io import open_video
     with open_video(args.video) as container:
         duration = (container.duration or 0) / 1e6
     bar = tqdm(total=int(duration) * N or None, unit='frame', desc='video_demo')

@@ -117,3 +117,13 @@ def test_cuda_matches_cpu(model, tiny_data):
     gpu = inference_model(gpu_model, frames, wav)[0]
     assert gpu.pred_masks.device.type == 'cpu'
     torch.testing.assert_close(gpu.seg_logits, cpu.seg_logits, atol=1e-3, rtol=1e-3)
+
+
+def test_semantic_model_gives_class_maps(tiny_data, tmp_path):
+    config = tmp_path / 'semantic.py'
+    config.write_text(f"_base_ = [{CONFIG!r}]\nmodel = dict(task='semantic', num_classes=3)\n")
+    frames, wav = clip_files(tiny_data)[0]
+    sample = inference_model(init_model(str(config)), frames, wav)[0]
+    assert sample.pred_masks.shape == (5, 64, 64) and sample.pred_masks.dtype == torch.long
+    assert sample.seg_logits.shape == (5, 3, 64, 64)
+    assert torch.equal(sample.pred_masks, sample.seg_logits.argmax(1))

@@ -157,3 +157,17 @@ def test_missing_pyav_says_how_to_install(monkeypatch, tmp_path, capsys):
     open(video, 'wb').close()
     code, log = run_main([video, CONFIG, '--out-dir', str(tmp_path / 'out')], capsys)
     assert code == 1 and 'pip install av' in log and ".[video]" in log
+
+
+def test_semantic_model_writes_palette_masks(video, tmp_path, capsys):
+    config = tmp_path / 'semantic.py'
+    config.write_text(f"_base_ = [{CONFIG!r}]\nmodel = dict(task='semantic', num_classes=3)\n")
+    out_dir = str(tmp_path / 'out')
+    code, log = run_main([video, config, '--out-dir', out_dir], capsys)
+    assert code == 0, log
+    from catravs.datasets.palette import voc_palette
+    for i in range(7):
+        mask = Image.open(osp.join(out_dir, 'masks', f'{i:06d}.png'))
+        assert mask.mode == 'P' and mask.size == (W, H)
+        assert mask.getpalette()[:9] == voc_palette(3).flatten().tolist()
+        assert np.array(mask).max() <= 2
