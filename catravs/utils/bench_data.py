@@ -102,11 +102,12 @@ def stage_breakdown(loader_cfg: dict, clips: int = 8,
     totals = [0.0] * (len(transforms) + len(extra))
     n = min(clips, len(dataset))
     for i in range(n):
-        results = dataset.get_data_info(i)
+        info = dataset.get_data_info(i)
         for cached in extra:  # fill the cache (not timed)
-            cached(copy.deepcopy(results))
+            cached(copy.deepcopy(info))
+        results = copy.deepcopy(info)
         for j, tr in enumerate(transforms + extra):
-            data = copy.deepcopy(results) if j >= len(transforms) else results
+            data = copy.deepcopy(info) if j >= len(transforms) else results
             start = time.perf_counter()
             out = tr(data)
             totals[j] += time.perf_counter() - start

@@ -91,8 +91,11 @@ def test_pool_runs_and_summary() -> None:
 def test_data_and_eval_tasks(tmp_path) -> None:
     out = run_tool('--task', 'data', '--steps', '2', '--warmup', '1', '--workers', '0',
                    '--threads', '1',
+                   '--log-mel-cache', str(tmp_path / 'cache'),
                    '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/d',
-                   'train_dataloader.dataset.synthesize.num_train=4')
-    assert 'LoadClipAudio' in out and re.search(r'\| train +\| 0 +\| 4 +\| [0-9.]+', out)
+                   'train_dataloader.dataset.synthesize.num_train=4',
+                   'train_dataloader.dataset.pipeline.2.source=wav')
+    assert re.search(r'\| LoadClipAudio \(log-mel cache, warm\) +\| [0-9.]+', out), out
+    assert re.search(r'\| train +\| 0 +\| 4 +\| [0-9.]+', out)
     out = run_tool('--task', 'eval', '--eval-frames', '10', '--threads', '1')
     assert re.search(r'\| AVSBinaryMetric \| 10 +\| 224 ', out)
