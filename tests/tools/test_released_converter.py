@@ -1,0 +1,97 @@
+"""tools/model_converters/catr_released_to_catravs.py on a released-layout state dict."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import os.path as osp
+import shutil
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from catravs.datasets.synthavs import make_synthavs
+from catravs.registry import MODELS
+from catravs.utils.complexity import strip_pretrained
+from tests.conftest import REPO_ROOT
+from tests.tools.test_train_test import run_tool
+
+FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'catr_released')
+CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'catr_released_to_catravs.py')
+CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')
+
+
+def released_state_dict(seed: int) -> dict:
+    spec = importlib.util.spec_from_file_location('catr_recipe', osp.join(FIXTURE, 'recipe.py'))
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    with open(osp.join(FIXTURE, 'state_dict_shapes.json')) as f:
+        return recipe.fill_state_dict(json.load(f), seed)
+
+
+@pytest.fixture(scope='module')
+def converted(tmp_path_factory):
+    """(DST path, converter stdout, the model of catr_pvt_s4.py)."""
+    folder = tmp_path_factory.mktemp('convert')
+    src, dst, vggish = (str(folder / n) for n in ('released.pth', 'catravs.pth', 'vggish.pth'))
+    torch.save(released_state_dict(seed=1), src)
+    model = MODELS.build(strip_pretrained(Config.fromfile(CONFIG).model))
+    torch.save(model.audio_encoder.state_dict(), vggish)  # torchvggish naming
+    proc = run_tool([CONVERTER, src, dst, '--vggish', vggish], cwd=str(folder))
+    return dst, proc.stdout, model
+
+
+def test_every_live_key_maps_and_the_model_loads_strictly(converted):
+    dst, stdout, model = converted
+    state = torch.load(dst, weights_only=True)['state_dict']
+    model.load_state_dict(state, strict=True)  # raises on a missing or unexpected key
+    released = released_state_dict(seed=1)
+    # a value goes where its key says: spot checks across the parts
+    torch.testing.assert_close(model.decoder.query_pos.weight, released['obj_queries.weight'])
+    torch.testing.assert_close(model.fusion.gate.gate_conv.weight,
+                               released['transformer.temporal_encoder.attention_feature.0.weight'])
+    torch.testing.assert_close(model.head.pixel_decoder.convs[3][1].weight,
+                               released['spatial_decoder.gn4.weight'])
+    torch.testing.assert_close(model.neck.levels[3].branches[2].bias,
+                               released['conv4.conv2d_list.2.bias'])
+    # the report names the dead parameters it dropped
+    for reason in ('path1-4', 'stride-4 neck projection', 'Conv2d(5, 15680)',
+                   'fusion_module', "last temporal layer's audio update"):
+        assert reason in stdout, stdout
+
+
+def test_unknown_key_is_refused_by_name(tmp_path):
+    state = released_state_dict(seed=0)
+    state['transformer.mystery_block.weight'] = torch.zeros(3)
+    src, dst = str(tmp_path / 'bad.pth'), str(tmp_path / 'out.pth')
+    torch.save(state, src)
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, CONVERTER, src, dst], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert 'transformer.mystery_block.weight' in proc.stderr
+    assert not osp.exists(dst)
+
+
+@pytest.mark.slow
+def test_tools_test_loads_the_converted_checkpoint(converted, tmp_path):
+    """tools/test.py catr_pvt_s4.py DST on two generated S4 clips in AVSBench's layout."""
+    dst, _, _ = converted
+    root = str(tmp_path / 's4')
+    make_synthavs(root, 's4', num_train=1, num_val=1, num_test=2, image_size=224)
+    os.makedirs(osp.join(root, 's4_data'))
+    for name in os.listdir(root):
+        if osp.isdir(osp.join(root, name)) and name != 's4_data':
+            shutil.move(osp.join(root, name), osp.join(root, 's4_data', name))
+    options = [f'test_dataloader.dataset.data_root={root}', 'test_dataloader.num_workers=0',
+               'test_dataloader.persistent_workers=False',
+               'test_dataloader.dataset.pipeline.3.scale=224']  # 224 frames: a quicker test
+    proc = run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'), CONFIG, dst,
+                     '--work-dir', str(tmp_path / 'work'), '--cfg-options', *options],
+                    cwd=str(tmp_path))
+    log = proc.stdout + proc.stderr
+    assert 'Load checkpoint from' in log
+    assert 'missing keys' not in log and 'unexpected key' not in log, log[-3000:]
+    assert 'mIoU' in log
