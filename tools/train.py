@@ -26,6 +26,20 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def best_checkpoint(runner) -> str | None:
+    """The checkpoint that the checkpoint hook kept as best on val (its first
+    ``save_best`` key when there are several), or None."""
+    from mmengine.hooks import CheckpointHook
+    info = runner.message_hub.runtime_info
+    if info.get('best_ckpt'):
+        return info['best_ckpt']
+    for hook in runner.hooks:
+        keys = getattr(hook, 'key_indicators', None) if isinstance(hook, CheckpointHook) else None
+        if keys:
+            return info.get(f'best_ckpt_{keys[0]}')
+    return None
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_config(args)
@@ -40,9 +54,12 @@ def main() -> None:
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
     if args.test:
-        best = runner.message_hub.get_info('best_ckpt')
+        best = best_checkpoint(runner)
         if best:
             runner.load_checkpoint(best)
+        else:
+            runner.logger.warning('no best checkpoint was recorded on val (no save_best, or '
+                                  'no validation ran): testing the last weights')
         runner.logger.info(f'testing {best or "the last weights"} on the test split')
         runner.test()
 
