@@ -16,8 +16,12 @@ class AVSDataPreprocessor(BaseDataPreprocessor):
 
     Input (from ``pseudo_collate``): ``inputs = dict(frames=[uint8 Tensor[T, 3, H_i, W_i]] * B,
     audio=[Tensor[T, ...]] * B)``. Output: ``inputs = dict(frames=float Tensor[B, T, 3, H, W],
-    audio=Tensor[B, T, ...])`` normalised, with frames and ground-truth masks zero- /
-    ignore-padded at the bottom-right to a common size divisible by ``size_divisor``.
+    audio=Tensor[B, T, ...])``: frames as ``(x - mean) / std`` (the released loader's
+    ``ToTensor`` + ImageNet ``Normalize``, scaled by 255), zero-padded after normalisation
+    at the bottom-right to a common size divisible by ``size_divisor``. Ground-truth masks
+    are not padded: they keep their own size (the model crops its predictions to
+    ``img_shape`` and resizes them to the labels); each data sample gets
+    ``batch_input_shape``.
 
     Args:
         mean, std: per-channel statistics, in RGB order after ``bgr_to_rgb``.
