@@ -65,14 +65,19 @@ def run_worker(tool: str, argv: Sequence[str], mem_limit_gb: float | None = None
             proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
                                     start_new_session=True)
             peak = 0
-            while proc.poll() is None:
-                peak = max(peak, _peak_rss(proc.pid))
-                if limit is not None and peak > limit:
+            try:
+                while proc.poll() is None:
+                    peak = max(peak, _peak_rss(proc.pid))
+                    if limit is not None and peak > limit:
+                        os.killpg(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                        return dict(over_limit=True, limit_gb=mem_limit_gb, peak_bytes=peak,
+                                    status=_read(status) or 'start-up')
+                    time.sleep(poll_s)
+            finally:  # interrupted (Ctrl-C): take the worker down too
+                if proc.poll() is None:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-                    return dict(over_limit=True, limit_gb=mem_limit_gb, peak_bytes=peak,
-                                status=_read(status) or 'start-up')
-                time.sleep(poll_s)
         if proc.returncode != 0 or not os.path.isfile(out):
             tail = '\n'.join(_read(log).splitlines()[-25:])
             raise RuntimeError(f'benchmark worker failed (exit {proc.returncode}): '
