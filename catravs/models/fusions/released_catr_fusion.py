@@ -42,6 +42,9 @@ class ReleasedCATRFusion(BaseFusion):
         dropout: dropout of the encoder layers (0.1).
         with_cp: activation checkpointing of each layer (saves memory in training,
             costs a second forward of the layer).
+
+    Initialisation as released (``MultimodalTransformer._reset_parameters``):
+    Xavier-uniform for every parameter with more than one dimension.
     """
 
     def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
@@ -59,6 +62,9 @@ class ReleasedCATRFusion(BaseFusion):
                                   update_audio=i < num_layers - 1)
             for i in range(num_layers))
         self.gate = ReleasedBlockGate(d_model)
+        for param in self.parameters():
+            if param.dim() > 1:
+                nn.init.xavier_uniform_(param)
 
     def forward(self, video: Tensor, video_pos: Tensor, audio: Tensor) -> FusionOutput:
         b, t, c, h, w = video.shape

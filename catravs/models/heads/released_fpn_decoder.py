@@ -27,7 +27,8 @@ class ReleasedFPNDecoder(BasePixelDecoder):
     up a nearest resize. The stride-4 and stride-8 neck levels are not read.
 
     ``forward(fused_video[N, C, h8, w8], feats=[s4, s8, s16, s32] each [N, C, h_i, w_i])
-    -> Tensor[N, mask_dim, h16, w16]``.
+    -> Tensor[N, mask_dim, h16, w16]``. Convolutions start as released: Kaiming-uniform
+    (a = 1) weights and zero biases.
     """
 
     def __init__(self, channels: int = 256, mask_dim: int = 64, init_cfg=None) -> None:
@@ -36,6 +37,10 @@ class ReleasedFPNDecoder(BasePixelDecoder):
         self.convs = nn.ModuleList(conv_gn_relu(a, b, bias=True) for a, b in zip(dims, dims[1:]))
         self.adapters = nn.ModuleList(nn.Conv2d(channels, d, 1) for d in dims[2:4])
         self.mask_proj = nn.Conv2d(dims[-1], mask_dim, 3, padding=1)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_uniform_(module.weight, a=1)
+                nn.init.zeros_(module.bias)
 
     def forward(self, fused_video: Tensor, feats: Sequence[Tensor]) -> Tensor:
         x = self.convs[1](self.convs[0](fused_video))

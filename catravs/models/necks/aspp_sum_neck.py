@@ -44,11 +44,14 @@ class ASPPSumNeck(BaseNeck):
         out_levels: indices of the levels to project (default: all). The
             released code also projects the stride-4 level and never reads it;
             its configs leave that level out (``(1, 2, 3)``).
+        released_init: conv weights drawn from N(0, 0.01), as the released
+            ``Classifier_Module`` (biases keep PyTorch's default).
     """
 
     def __init__(self, in_channels: Sequence[int], out_channels: int = 256,
                  dilations: Sequence[int] = (3, 6, 12, 18),
-                 out_levels: Optional[Sequence[int]] = None, init_cfg=None) -> None:
+                 out_levels: Optional[Sequence[int]] = None, released_init: bool = False,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.out_channels = out_channels
         out_levels = range(len(in_channels)) if out_levels is None else out_levels
@@ -56,6 +59,10 @@ class ASPPSumNeck(BaseNeck):
         self.levels = nn.ModuleList(
             DilatedConvSum(c, out_channels, dilations) if i in self.out_levels else nn.Identity()
             for i, c in enumerate(in_channels))
+        if released_init:
+            for module in self.modules():
+                if isinstance(module, nn.Conv2d):
+                    nn.init.normal_(module.weight, 0, 0.01)
 
     def forward(self, feats: Sequence[Tensor]) -> list[Optional[Tensor]]:
         if len(feats) != len(self.levels):

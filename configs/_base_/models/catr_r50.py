@@ -25,7 +25,7 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/resnet50-19c8e357.pth')),
     # the released code also projects the stride-4 level (conv1) and never reads it
     neck=dict(type='ASPPSumNeck', out_channels=d_model, dilations=(3, 6, 12, 18),
-              out_levels=(1, 2, 3)),
+              out_levels=(1, 2, 3), released_init=True),
     audio_encoder=dict(
         type='VGGish',
         frozen=True,
@@ -49,7 +49,8 @@ model = dict(
         num_layers=3,  # N_d (yaml guess: num_decoder_layers 3; also the code's default)
         dim_feedforward=2048,
         dropout=0.1,
-        query_init='learned'),  # zero queries with learned position embeddings
+        query_init='learned',  # zero queries with learned position embeddings
+        released_init=True),
     head=dict(
         type='DynamicMaskHead',
         channels=d_model,
