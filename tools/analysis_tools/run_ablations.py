@@ -29,10 +29,19 @@ import time
 from typing import Any
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO_ROOT)
+
+from catravs.utils.ablation_table import (  # noqa: E402,F401
+    MARK_END,
+    MARK_START,
+    format_duration,
+    format_table,
+    summarise_run,
+    update_readme,
+)
+
 ABLATION_DIR = osp.join(REPO_ROOT, 'configs', 'catr', 'ablations')
 README = osp.join(REPO_ROOT, 'configs', 'catr', 'README.md')
-MARK_START = '<!-- ablations:start -->'
-MARK_END = '<!-- ablations:end -->'
 PREFIX = 'catr_tiny_'
 #: table order; other configs of the folder follow alphabetically
 ORDER = ('full', 'spatial_only', 'temporal_only', 'no_gate', 'visual_only',
@@ -75,100 +84,6 @@ def describe(config: str) -> str:
     return (match.group(1) if match else text).rstrip('.')
 
 
-def latest_run_dir(work_dir: str) -> str | None:
-    """The newest ``<timestamp>`` folder of a work dir that holds ``vis_data/scalars.json``."""
-    runs = [d for d in glob.glob(osp.join(work_dir, '*'))
-            if osp.isfile(osp.join(d, 'vis_data', 'scalars.json'))]
-    return max(runs, key=lambda d: osp.basename(d)) if runs else None
-
-
-def read_json_lines(path: str) -> list[dict]:
-    rows = []
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                rows.append(json.loads(line))
-    return rows
-
-
-def summarise_run(work_dir: str, metric: str = 'mIoU') -> dict[str, Any]:
-    """Best validation ``metric`` of the newest run in ``work_dir`` and its test scores.
-
-    Returns ``dict(status, best_val, best_val_f, best_epoch, num_val, test, test_f,
-    run_dir)``; values are None where the run did not get that far.
-    """
-    out: dict[str, Any] = dict(status='no run', best_val=None, best_val_f=None,
-                               best_epoch=None, num_val=0, test=None, test_f=None,
-                               run_dir=None)
-    run = latest_run_dir(work_dir)
-    if run is None:
-        return out
-    out['run_dir'] = run
-    vals = [r for r in read_json_lines(osp.join(run, 'vis_data', 'scalars.json'))
-            if metric in r]
-    out['num_val'] = len(vals)
-    if vals:
-        best = max(vals, key=lambda r: r[metric])
-        out.update(status='ok', best_val=best[metric], best_val_f=best.get('F-score'),
-                   best_epoch=best.get('step'))
-    else:
-        out['status'] = 'no validation'
-    test_log = osp.join(run, f'{osp.basename(run)}.json')
-    if osp.isfile(test_log):
-        try:
-            with open(test_log) as f:
-                test = json.load(f)
-        except json.JSONDecodeError:
-            test = {}
-        if metric in test:
-            out.update(test=test[metric], test_f=test.get('F-score'))
-    return out
-
-
-def _pct(value: float | None) -> str:
-    return '-' if value is None else f'{100 * value:.1f}'
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return '-'
-    minutes = seconds / 60
-    return f'{minutes:.1f} min' if minutes < 90 else f'{minutes / 60:.1f} h'
-
-
-def format_table(rows: list[dict[str, Any]], note: str = '') -> str:
-    """Markdown table of the variants (values x100)."""
-    lines = ['| variant | what changes | best val mIoU | val F (same epoch) | best epoch '
-             '| test mIoU | test F | train time |',
-             '|---|---|--:|--:|--:|--:|--:|--:|']
-    for row in rows:
-        status = '' if row.get('status') in ('ok', None) else f' ({row["status"]})'
-        lines.append(
-            f'| `{row["variant"]}`{status} | {row.get("description", "")} '
-            f'| {_pct(row.get("best_val"))} | {_pct(row.get("best_val_f"))} '
-            f'| {row.get("best_epoch") if row.get("best_epoch") is not None else "-"} '
-            f'| {_pct(row.get("test"))} | {_pct(row.get("test_f"))} '
-            f'| {_duration(row.get("seconds"))} |')
-    if note:
-        lines += ['', note]
-    return '\n'.join(lines)
-
-
-def update_readme(path: str, table: str) -> None:
-    """Replace what lies between the ablation markers of ``path`` with ``table``."""
-    with open(path) as f:
-        text = f.read()
-    start, end = text.find(MARK_START), text.find(MARK_END)
-    if start < 0 or end < start:
-        raise ValueError(f'{path} has no "{MARK_START}" ... "{MARK_END}" section')
-    new = text[:start + len(MARK_START)] + '\n' + table.strip() + '\n' + text[end:]
-    tmp = f'{path}.tmp'
-    with open(tmp, 'w') as f:
-        f.write(new)
-    os.replace(tmp, path)
-
-
 def run_variant(config: str, work_dir: str, cfg_options: list[str], test: bool,
                 python: str = sys.executable) -> dict[str, Any]:
     """Train one config in a subprocess (output to ``work_dir/run.log``)."""
@@ -188,31 +103,52 @@ def run_variant(config: str, work_dir: str, cfg_options: list[str], test: bool,
     return info
 
 
-def collect(configs: list[str], work_root: str) -> list[dict[str, Any]]:
+def _collect_run(work_dir: str) -> dict[str, Any]:
+    row = summarise_run(work_dir)
+    info_path = osp.join(work_dir, 'run_info.json')
+    if osp.isfile(info_path):
+        with open(info_path) as f:
+            info = json.load(f)
+        row.update(seconds=info.get('seconds'), cfg_options=info.get('cfg_options', []))
+        if info.get('returncode'):
+            row['status'] = f'failed, rc={info["returncode"]}, see {work_dir}/run.log'
+    return row
+
+
+def run_dirs(work_root: str, config: str, seeds: list[int] | None) -> list[str]:
+    """``work_root/<config>``, or one ``seed<s>`` sub-folder per seed."""
+    work_dir = osp.join(work_root, osp.splitext(osp.basename(config))[0])
+    return [work_dir] if not seeds else [osp.join(work_dir, f'seed{s}') for s in seeds]
+
+
+def collect(configs: list[str], work_root: str,
+            seeds: list[int] | None = None) -> list[dict[str, Any]]:
+    """One row per config; with ``seeds``, the values become lists (one per finished seed)."""
     rows = []
     for config in configs:
-        name = osp.splitext(osp.basename(config))[0]
-        work_dir = osp.join(work_root, name)
+        runs = [_collect_run(d) for d in run_dirs(work_root, config, seeds)]
         row = dict(variant=variant_name(config), config=osp.relpath(config, REPO_ROOT),
-                   description=describe(config), **summarise_run(work_dir))
-        info_path = osp.join(work_dir, 'run_info.json')
-        if osp.isfile(info_path):
-            with open(info_path) as f:
-                info = json.load(f)
-            row.update(seconds=info.get('seconds'), cfg_options=info.get('cfg_options', []))
-            if info.get('returncode'):
-                row['status'] = f'failed, rc={info["returncode"]}, see {work_dir}/run.log'
+                   description=describe(config), **runs[0])
+        if seeds:
+            for key in ('best_val', 'best_val_f', 'best_epoch', 'test', 'test_f'):
+                row[key] = [r[key] for r in runs if r.get(key) is not None]
+            row['seconds'] = sum(r.get('seconds') or 0 for r in runs) or None
+            bad = [r['status'] for r in runs if r['status'] != 'ok']
+            row['status'] = 'ok' if not bad else f'{len(runs) - len(bad)}/{len(runs)} seeds ok'
         rows.append(row)
     return rows
 
 
-def table_note(rows: list[dict[str, Any]]) -> str:
+def table_note(rows: list[dict[str, Any]], seeds: list[int] | None = None) -> str:
     options = sorted({' '.join(r.get('cfg_options') or []) for r in rows} - {''})
+    options = [o for o in options if not o.startswith('randomness.seed=')]
     total = sum(r.get('seconds') or 0 for r in rows)
-    note = ('CATR tiny on SynthAVS S4 (configs/catr/ablations/, seed 123); values x100; '
+    seed_text = (f'seeds {", ".join(map(str, seeds))}, mean ± std over the seeds'
+                 if seeds else 'seed 123')
+    note = (f'CATR tiny on SynthAVS S4 (configs/catr/ablations/, {seed_text}); values x100; '
             'best epoch and mIoU on the val split, test scores of that checkpoint. '
             f'Written by tools/analysis_tools/run_ablations.py on {time.strftime("%Y-%m-%d")}'
-            f', {_duration(total)} of training in all.')
+            f', {format_duration(total)} of training in all.')
     if options:
         note += (' **Reduced run** (not comparable with the configs as they are): '
                  + '; '.join(f'`--cfg-options {o}`' for o in options) + '.')
@@ -228,6 +164,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='passed to every tools/train.py run')
     parser.add_argument('--no-test', action='store_true',
                         help='do not score the best checkpoint on the test split')
+    parser.add_argument('--seeds', nargs='+', type=int,
+                        help='train each variant once per seed (randomness.seed), in '
+                        'WORK_DIR/<config>/seed<s>; the table gives mean ± std')
     parser.add_argument('--collect-only', action='store_true',
                         help='train nothing; rebuild the table from the work dirs')
     parser.add_argument('--readme', default=README, help='file holding the table markers')
@@ -242,18 +181,20 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     if not args.collect_only:
         for i, config in enumerate(configs, 1):
-            name = osp.splitext(osp.basename(config))[0]
-            print(f'[{i}/{len(configs)}] training {name} ...', flush=True)
-            info = run_variant(config, osp.join(work_root, name), args.cfg_options,
-                               test=not args.no_test)
-            state = 'ok' if info['returncode'] == 0 else f'FAILED (rc={info["returncode"]})'
-            print(f'    {state} in {_duration(info["seconds"])}', flush=True)
-            failed += info['returncode'] != 0
-    rows = collect(configs, work_root)
+            dirs = run_dirs(work_root, config, args.seeds)
+            for seed, work_dir in zip(args.seeds or [None], dirs):
+                options = args.cfg_options + ([f'randomness.seed={seed}'] if args.seeds else [])
+                print(f'[{i}/{len(configs)}] training {osp.relpath(work_dir, work_root)} ...',
+                      flush=True)
+                info = run_variant(config, work_dir, options, test=not args.no_test)
+                state = 'ok' if info['returncode'] == 0 else f'FAILED (rc={info["returncode"]})'
+                print(f'    {state} in {format_duration(info["seconds"])}', flush=True)
+                failed += info['returncode'] != 0
+    rows = collect(configs, work_root, args.seeds)
     os.makedirs(work_root, exist_ok=True)
     with open(osp.join(work_root, 'results.json'), 'w') as f:
         json.dump(rows, f, indent=1)
-    table = format_table(rows, table_note(rows))
+    table = format_table(rows, table_note(rows, args.seeds))
     print(table)
     if not args.no_readme:
         update_readme(args.readme, table)
