@@ -47,7 +47,7 @@ FORCED = (0.2, 0.9, 0.5)
 KEYS = ('mIoU', 'F-score', 'F-score(dataset)')
 
 
-def test_metrics(work_dir: str) -> dict:
+def read_test_metrics(work_dir: str) -> dict:
     """The test-split metrics of the newest run: MMEngine writes them to the run's own
     ``<timestamp>.json`` (not to ``vis_data/scalars.json``, which holds the val ones)."""
     runs = sorted(glob.glob(osp.join(work_dir, '2*')))
@@ -56,8 +56,6 @@ def test_metrics(work_dir: str) -> dict:
     assert records, f'no test metrics in {path}'
     return {k: records[-1][k] for k in KEYS}
 
-
-test_metrics.__test__ = False   # a helper, not a test
 
 
 def run(args: list[str], cwd: str) -> str:
@@ -89,14 +87,11 @@ def run_dir(tmp_path_factory) -> dict:
     return dict(root=str(root), work=work, log=log, opts=opts)
 
 
-def test_tool(run_dir, ckpt: str, name: str) -> dict:
+def run_test_tool(run_dir, ckpt: str, name: str) -> dict:
     work = osp.join(run_dir['root'], name)
     run([osp.join(REPO_ROOT, 'tools', 'test.py'), osp.join(run_dir['root'], 'forced.py'),
          ckpt, '--work-dir', work, '--cfg-options', *run_dir['opts']], cwd=run_dir['root'])
-    return test_metrics(work)
-
-
-test_tool.__test__ = False
+    return read_test_metrics(work)
 
 
 @pytest.mark.slow   # about 60 s: a 3-epoch run and two tools/test.py runs
@@ -105,9 +100,9 @@ def test_train_test_scores_the_val_best_checkpoint(run_dir):
     best = osp.join(work, 'best_mIoU_epoch_2.pth')
     assert osp.isfile(best) and osp.isfile(osp.join(work, 'epoch_3.pth'))
     assert f'testing {best}' in log
-    tested = test_metrics(work)                         # the --test evaluation
-    by_best = test_tool(run_dir, best, 'test_best')
-    by_last = test_tool(run_dir, osp.join(work, 'epoch_3.pth'), 'test_last')
+    tested = read_test_metrics(work)                    # the --test evaluation
+    by_best = run_test_tool(run_dir, best, 'test_best')
+    by_last = run_test_tool(run_dir, osp.join(work, 'epoch_3.pth'), 'test_last')
     assert tested == by_best
     # the check can tell the two apart: epoch 3's weights score differently
     assert by_last != by_best
