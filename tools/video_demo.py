@@ -11,7 +11,7 @@ hidden temporary folder next to DIR and moved into place at the end: an interrup
 failed run leaves no DIR behind. Needs PyAV (``pip install -e '.[video]'``).
 
 DIR/masks/{i:06d}.png     prediction (binary 0/255, or the VOC palette for semantic models)
-DIR/overlays/{i:06d}.png  the frame with the prediction drawn on it
+DIR/overlays/{i:06d}.png  the frame with the prediction drawn on it (and outlined)
 DIR/overlay.mp4           the overlays at N frames per second, with the video's soundtrack
 DIR/frames.csv            i, second, pass, time (s) of each sampled frame
 DIR/summary.json          what ran on what, and how fast
@@ -109,6 +109,16 @@ def move_into_place(tmp: str, out_dir: str) -> None:
         os.replace(tmp, out_dir)
 
 
+def outline(overlay, mask):
+    """Draw the border of the predicted regions in yellow, on their own pixels (so the
+    background stays the frame), to see them on objects of any colour."""
+    import cv2
+    import numpy as np
+    contours, _ = cv2.findContours(((mask > 0) & (mask != 255)).astype(np.uint8),
+                                   cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    return cv2.drawContours(np.ascontiguousarray(overlay), contours, -1, (255, 255, 0), 1)
+
+
 def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     import numpy as np
     from mmcv import imwrite
@@ -164,7 +174,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             name = f'{index:06d}.png'
             (write_palette_png if semantic else write_binary_png)(
                 mask, osp.join(tmp, 'masks', name))
-            overlay = overlay_mask(f.image[..., ::-1], mask)
+            overlay = outline(overlay_mask(f.image[..., ::-1], mask), mask)
             imwrite(overlay[..., ::-1], osp.join(tmp, 'overlays', name))
             if writer is None:
                 h, w = overlay.shape[:2]

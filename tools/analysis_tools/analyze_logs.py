@@ -68,7 +68,7 @@ def plot_curve(work_dirs: list[str], keys: list[str], out: str,
     runs = [load_curves(d, keys) for d in work_dirs]
     for key in keys:
         if not any(key in run for run in runs):
-            raise KeyError(f"no run logs the key '{key}'; keys of the first record kinds: "
+            raise KeyError(f"no run logs the key '{key}'; {work_dirs[0]} logs "
                            f'{sorted(available_keys(work_dirs[0]))}')
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.6), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = plot_curve(args.work_dirs, args.keys, args.out, args.legend, args.title)
     except (FileNotFoundError, KeyError, ValueError) as err:
-        print(f'analyze_logs: error: {err}', file=sys.stderr)
+        print(f'analyze_logs: error: {err.args[0] if err.args else err}', file=sys.stderr)
         return 1
     print(f'analyze_logs: wrote {out}')
     return 0

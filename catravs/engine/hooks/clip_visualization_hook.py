@@ -57,7 +57,13 @@ class ClipVisualizationHook(Hook):
 
     def after_val_iter(self, runner, batch_idx: int, data_batch: dict = None,
                        outputs: Optional[Sequence] = None) -> None:
-        step = runner.epoch if getattr(runner.train_loop, 'by_epoch', True) else runner.iter
+        # the step of the validation scalars, as MMEngine 0.10's LoggerHook takes it (its
+        # test of ``runner._train_loop`` avoids building a train loop for a bare val run)
+        loop = getattr(runner, '_train_loop', None)
+        if loop is None or isinstance(loop, dict):
+            step = 0
+        else:
+            step = runner.epoch if runner.log_processor.by_epoch else runner.iter
         self._draw(runner, 'val', outputs, step)
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict = None,
