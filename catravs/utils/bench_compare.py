@@ -113,6 +113,7 @@ def compare(tool: str, argv: Sequence[str], rounds: int = 1,
                 continue  # it will not fit the next time either
             log(f'[round {i + 1}/{rounds}] {path} path: fresh process ...')
             result = run_worker(tool, [*argv, '--path', path], mem_limit_gb)
+            result.setdefault('path', path)  # a run stopped at the limit reports no path
             runs[path].append(result)
             log(f'  {path}: ' + (f'over {mem_limit_gb:g} GB ({result["status"]})'
                                  if result.get('over_limit') else
