@@ -21,7 +21,8 @@ resume = False
 # and keeps validation from consuming it (see docs/robustness.md).
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
+    # MMEngine's LoggerHook, with the test-metrics json written by rank 0 only
+    logger=dict(type='RankZeroLoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=2, save_last=True,
                     save_best='mIoU', rule='greater'),

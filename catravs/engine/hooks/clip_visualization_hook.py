@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from catravs.registry import HOOKS
@@ -71,7 +72,7 @@ class ClipVisualizationHook(Hook):
         self._draw(runner, 'test', outputs, 0)
 
     def _draw(self, runner, mode: str, outputs: Optional[Sequence], step: int) -> None:
-        if not self._active:
+        if not self._active or not is_main_process():  # the backends write on rank 0 only
             return
         from catravs.visualization import AVSVisualizer
         drawer = AVSVisualizer.get_instance('catravs_clip_visualization', alpha=self.alpha)
