@@ -8,6 +8,7 @@ import torch.nn as nn
 
 from catravs.models.utils import (
     ATTENTION_IMPLS,
+    FFN,
     EncoderLayer,
     MultiheadAttention,
     checkpointed,
@@ -127,6 +128,11 @@ def _attention_modules(model):
     return [m for m in model.modules() if isinstance(m, nn.MultiheadAttention)]
 
 
+def _switchable(model):
+    """The modules ``set_attention_impl`` sets: the attentions and the transformer FFNs."""
+    return _attention_modules(model) + [m for m in model.modules() if isinstance(m, FFN)]
+
+
 @pytest.mark.parametrize('fusion', [None, RELEASED_FUSION], ids=['catravs', 'released'])
 def test_set_attention_impl_switches_every_layer_and_keeps_the_function(make_batch, fusion):
     overrides = {} if fusion is None else dict(fusion=fusion)
@@ -152,8 +158,10 @@ def test_set_attention_impl_switches_every_layer_and_keeps_the_function(make_bat
             n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
     sdpa = run()
-    assert set_attention_impl(model, 'reference') == len(layers)
-    assert {m.impl for m in layers} == {'reference'}
+    ffns = [m for m in _switchable(model) if isinstance(m, FFN)]
+    assert ffns and {m.impl for m in ffns} == {'sdpa'}
+    assert set_attention_impl(model, 'reference') == len(layers) + len(ffns)
+    assert {m.impl for m in layers + ffns} == {'reference'}
     reference = run()
     torch.testing.assert_close(reference[0], sdpa[0], atol=1e-10, rtol=1e-10)
     torch.testing.assert_close(reference[1], sdpa[1], atol=1e-10, rtol=1e-10)
@@ -168,7 +176,7 @@ def test_set_attention_impl_switches_every_layer_and_keeps_the_function(make_bat
 def test_attn_impl_from_config():
     torch.manual_seed(0)
     model = MODELS.build(tiny_catr_cfg(attn_impl='reference'))
-    layers = _attention_modules(model)
+    layers = _switchable(model)
     assert layers and {m.impl for m in layers} == {'reference'}
     assert set_attention_impl(model, 'sdpa') == len(layers)
     assert {m.impl for m in layers} == {'sdpa'}

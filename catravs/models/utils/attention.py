@@ -9,6 +9,8 @@ import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import Tensor
 
+from .lean_attention import dropout_attention
+
 AttentionImpl = Literal['sdpa', 'reference']
 ATTENTION_IMPLS = ('sdpa', 'reference')
 
@@ -21,7 +23,10 @@ class MultiheadAttention(nn.MultiheadAttention):
     computed; both give the same function (tests compare outputs and gradients):
 
     * ``'sdpa'``: ``F.scaled_dot_product_attention`` (flash / memory-efficient
-      kernels where the device has them); no attention weights are kept.
+      kernels where the device has them); no attention weights are kept. Training
+      with dropout on the CPU, where no fused kernel takes dropout, goes through
+      :func:`.lean_attention.dropout_attention` (softmax output and the mask's
+      bits kept: 4 1/8 bytes per weight instead of 12).
     * ``'reference'``: ``nn.MultiheadAttention.forward`` with materialised,
       returned attention weights: how the released CATR code computes.
 
@@ -40,9 +45,7 @@ class MultiheadAttention(nn.MultiheadAttention):
 
     @impl.setter
     def impl(self, value: str) -> None:
-        if value not in ATTENTION_IMPLS:
-            raise ValueError(f'attention impl must be one of {ATTENTION_IMPLS}, got {value!r}')
-        self._impl = value
+        self._impl = check_attention_impl(value)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Optional[Tensor] = None) -> Tensor:
@@ -59,19 +62,34 @@ class MultiheadAttention(nn.MultiheadAttention):
             return F.linear(x, w, b).unflatten(-1, (heads, c // heads)).transpose(1, 2)
 
         q, k, v = split(query, w_q, b_q), split(key, w_k, b_k), split(value, w_v, b_v)
-        mask = None
-        if key_padding_mask is not None:
-            mask = ~key_padding_mask[:, None, None, :]  # True = attend
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        dropout_p = self.dropout if self.training else 0.0
+        if dropout_p > 0.0 and q.device.type == 'cpu':
+            # no fused CPU kernel takes dropout: keep 4 1/8 bytes per weight, not 12
+            out = dropout_attention(q, k, v, dropout_p, key_padding_mask)
+        else:
+            mask = None
+            if key_padding_mask is not None:
+                mask = ~key_padding_mask[:, None, None, :]  # True = attend
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
         return self.out_proj(out.transpose(1, 2).reshape(n, lq, c))
 
 
+def check_attention_impl(value: str) -> str:
+    """``value`` if it names an implementation, else a ``ValueError``."""
+    if value not in ATTENTION_IMPLS:
+        raise ValueError(f'attention impl must be one of {ATTENTION_IMPLS}, got {value!r}')
+    return value
+
+
 def set_attention_impl(model: nn.Module, impl: AttentionImpl) -> int:
-    """Set ``impl`` on every :class:`MultiheadAttention` of ``model``; returns how many."""
+    """Set ``impl`` on every :class:`MultiheadAttention` of ``model`` and on every module
+    whose class sets ``follows_attention_impl = True`` (the transformer FFN); returns how
+    many were set."""
+    check_attention_impl(impl)
     count = 0
     for module in model.modules():
-        if isinstance(module, MultiheadAttention):
+        if isinstance(module, MultiheadAttention) or getattr(
+                type(module), 'follows_attention_impl', False):
             module.impl = impl
             count += 1
     return count

@@ -6,7 +6,8 @@ from typing import Optional
 import torch.nn as nn
 from torch import Tensor
 
-from .attention import MultiheadAttention
+from .attention import AttentionImpl, MultiheadAttention, check_attention_impl
+from .dropout_ops import relu_dropout
 
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
@@ -14,19 +15,34 @@ def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
 
 
 class FFN(nn.Module):
-    """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm)."""
+    """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm).
 
-    def __init__(self, d_model: int, dim_feedforward: int, dropout: float = 0.1) -> None:
+    ``impl`` (set with :func:`.attention.set_attention_impl`): ``'sdpa'``, catravs' path,
+    runs ReLU and dropout as one :func:`.dropout_ops.relu_dropout` that keeps only its
+    output for backward (one hidden-size tensor instead of three); ``'reference'`` runs
+    the ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code. Same parameters.
+    """
+
+    follows_attention_impl = True
+
+    def __init__(self, d_model: int, dim_feedforward: int, dropout: float = 0.1,
+                 impl: AttentionImpl = 'sdpa') -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(d_model, dim_feedforward), nn.ReLU(inplace=True), nn.Dropout(dropout),
             nn.Linear(dim_feedforward, d_model))
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
+        self.impl = check_attention_impl(impl)
 
     def forward(self, x: Tensor) -> Tensor:
         """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
-        return self.norm(x + self.dropout(self.net(x)))
+        if self.impl == 'reference':
+            hidden = self.net(x)
+        else:
+            linear1, _, dropout, linear2 = self.net
+            hidden = linear2(relu_dropout(linear1(x), dropout.p, self.training))
+        return self.norm(x + self.dropout(hidden))
 
 
 class AttentionLayer(nn.Module):
