@@ -7,8 +7,8 @@ import timm
 import torch
 import torch.nn as nn
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
+from catravs.models.utils.activation_checkpoint import checkpointed
 from catravs.registry import MODELS
 
 from .base_visual_backbone import BaseVisualBackbone
@@ -143,7 +143,7 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
         n, h, w, c = x.shape
         x = x.reshape(n, -1, c)
         for block in stage.blocks:
-            x = checkpoint(block, x, (h, w), use_reentrant=False)
+            x = checkpointed(block, x, (h, w))
         x = stage.norm(x)
         return x.reshape(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
 

@@ -5,8 +5,8 @@ import timm
 import torch
 import torch.nn as nn
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
+from catravs.models.utils.activation_checkpoint import checkpointed
 from catravs.registry import MODELS
 
 from .base_visual_backbone import BaseVisualBackbone
@@ -92,10 +92,7 @@ class ResNet50Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
 
     def _run_layer(self, layer: nn.Sequential, x: Tensor) -> Tensor:
         for block in layer:
-            if self.with_cp and self.training and torch.is_grad_enabled():
-                x = checkpoint(block, x, use_reentrant=False)
-            else:
-                x = block(x)
+            x = checkpointed(block, x, enabled=self.with_cp)
         return x
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:

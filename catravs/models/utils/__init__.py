@@ -2,9 +2,9 @@ from .attention import (
                         ATTENTION_IMPLS,
                         AttentionImpl,
                         MultiheadAttention,
-                        checkpointed,
                         set_attention_impl,
 )
+from .activation_checkpoint import checkpointed
 from .positional_encoding import sine_position_embedding
 from .transformer_layers import FFN, MLP, AttentionLayer, DecoderLayer, EncoderLayer
 

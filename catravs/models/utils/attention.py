@@ -6,7 +6,6 @@ from typing import Literal, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint
 from torch import Tensor
 
 from .lean_attention import dropout_attention
@@ -93,10 +92,3 @@ def set_attention_impl(model: nn.Module, impl: AttentionImpl) -> int:
             module.impl = impl
             count += 1
     return count
-
-
-def checkpointed(module: nn.Module, *args: Tensor, enabled: bool = True) -> Tensor:
-    """``module(*args)``, with activation checkpointing when enabled and training."""
-    if enabled and module.training and torch.is_grad_enabled():
-        return torch.utils.checkpoint.checkpoint(module, *args, use_reentrant=False)
-    return module(*args)
