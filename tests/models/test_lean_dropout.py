@@ -11,7 +11,6 @@ import math
 
 import pytest
 import torch
-import torch.nn as nn
 
 from catravs.models.utils import FFN, MultiheadAttention
 from catravs.models.utils import dropout_ops, lean_attention
@@ -177,11 +176,25 @@ def test_relu_dropout_matches_autograd_oracle(captured_masks):
     p = 0.4
     out = relu_dropout(x, p)
     expected = torch.relu(x) * captured_masks[0] / (1 - p)
-    torch.testing.assert_close(out, expected, atol=0, rtol=0)
+    torch.testing.assert_close(out, expected, atol=1e-14, rtol=1e-14)
     upstream = torch.randn(out.shape, generator=gen, dtype=torch.float64)
     torch.testing.assert_close(torch.autograd.grad(out, x, upstream)[0],
-                               torch.autograd.grad(expected, x, upstream)[0], atol=0, rtol=0)
+                               torch.autograd.grad(expected, x, upstream)[0], atol=1e-14, rtol=1e-14)
     assert torch.equal(relu_dropout(x, p, training=False), torch.relu(x))
+
+
+def test_dropout_matches_autograd_oracle_and_keeps_bits(captured_masks):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(5, 13, generator=gen, dtype=torch.float64, requires_grad=True)
+    p = 0.25
+    out, saved = _saved_bytes(lambda: dropout_ops.dropout(x, p))
+    expected = x * captured_masks[0] / (1 - p)
+    torch.testing.assert_close(out, expected, atol=1e-14, rtol=1e-14)
+    upstream = torch.randn(out.shape, generator=gen, dtype=torch.float64)
+    torch.testing.assert_close(torch.autograd.grad(out, x, upstream)[0],
+                               torch.autograd.grad(expected, x, upstream)[0], atol=1e-14, rtol=1e-14)
+    assert saved == (x.numel() + 7) // 8
+    assert dropout_ops.dropout(x, p, training=False) is x
 
 
 def test_ffn_impls_agree_in_eval_and_lean_ffn_saves_one_hidden_tensor():
@@ -197,17 +210,20 @@ def test_ffn_impls_agree_in_eval_and_lean_ffn_saves_one_hidden_tensor():
     _, saved_ref = _saved_bytes(lambda: ffn(x))
     ffn.impl = 'sdpa'
     _, saved_lean = _saved_bytes(lambda: ffn(x))
-    # reference: ReLU output, float noise and dropped output; lean: its output only
-    assert saved_ref - saved_lean == 2 * hidden
+    # hidden: reference keeps ReLU output, float noise and dropped output, lean its output
+    # only; residual dropout: reference keeps float noise, lean the mask's bits
+    residual = x.numel()
+    assert saved_ref - saved_lean == 2 * hidden + 4 * residual - (residual + 7) // 8
 
 
 def test_ffn_lean_path_is_the_reference_function_under_the_same_mask(captured_masks):
-    """Both impls of one FFN in training, the reference one given the lean path's mask."""
+    """The lean FFN in training is the textbook FFN under the masks it drew."""
     torch.manual_seed(0)
     ffn = FFN(16, 64, dropout=0.3).double().train()
-    ffn.dropout = nn.Identity()  # the output dropout is the same module in both impls
     x = torch.randn(2, 7, 16, dtype=torch.float64)
     lean = ffn(x)
     linear1, _, _, linear2 = ffn.net
-    ref = ffn.norm(x + linear2(torch.relu(linear1(x)) * captured_masks[0] / 0.7))
+    hidden_mask, residual_mask = captured_masks
+    hidden = linear2(torch.relu(linear1(x)) * hidden_mask / 0.7)
+    ref = ffn.norm(x + hidden * residual_mask / 0.7)
     torch.testing.assert_close(lean, ref, atol=1e-12, rtol=1e-12)

@@ -1,4 +1,5 @@
-"""Dropout masks drawn fast on the CPU, and a fused ReLU + dropout that saves one tensor.
+"""Dropout masks drawn fast on the CPU; dropout that keeps its mask as bits; a fused
+ReLU + dropout that keeps only its output.
 
 Why: on CPUs where PyTorch does not take its MKL path for ``bernoulli_`` (every non-Intel
 CPU), dropout masks are drawn one element at a time from a Mersenne twister; on the
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor
 
 _SEED_HIGH = 2**62
+_CHUNK = 1 << 22
 
 
 def keep_mask(shape: tuple[int, ...] | torch.Size, p: float,
@@ -28,9 +30,12 @@ def keep_mask(shape: tuple[int, ...] | torch.Size, p: float,
     if device.type != 'cpu':
         return torch.rand(shape, device=device) >= p
     seed = int(torch.randint(_SEED_HIGH, (1,)).item())
-    uniform = np.random.Generator(np.random.SFC64(seed)).random(
-        int(np.prod(shape, dtype=np.int64)), dtype=np.float32)
-    return torch.from_numpy(uniform >= np.float32(p)).view(tuple(shape))
+    generator = np.random.Generator(np.random.SFC64(seed))
+    keep = np.empty(int(np.prod(shape, dtype=np.int64)), dtype=np.bool_)
+    for start in range(0, keep.size, _CHUNK):  # uniforms a chunk at a time: small temporaries
+        part = keep[start:start + _CHUNK]
+        np.greater_equal(generator.random(part.size, dtype=np.float32), np.float32(p), out=part)
+    return torch.from_numpy(keep).view(tuple(shape))
 
 
 def pack_mask(mask: Tensor) -> Tensor:
@@ -71,6 +76,31 @@ class _ReLUDropout(torch.autograd.Function):
     def backward(ctx, grad: Tensor):
         (out,) = ctx.saved_tensors
         return grad.mul(out > 0).mul_(ctx.scale), None
+
+
+class _Dropout(torch.autograd.Function):
+    """``x * keep / (1 - p)``; saves the mask as bits (``F.dropout`` on the CPU keeps a
+    float noise tensor: 32 times as much)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, p: float) -> Tensor:
+        keep = keep_mask(x.shape, p, x.device)
+        ctx.scale = 1.0 / (1.0 - p)
+        ctx.save_for_backward(pack_mask(keep))
+        return x.mul(keep).mul_(ctx.scale)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        (packed,) = ctx.saved_tensors
+        return grad.mul(unpack_mask(packed, grad.shape)).mul_(ctx.scale), None
+
+
+def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
+    """``F.dropout(x, p, training)`` that keeps one bit per element for backward:
+    ``Tensor[...] -> Tensor[...]``."""
+    if not training or p == 0.0:
+        return x
+    return _Dropout.apply(x, p)
 
 
 def relu_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:

@@ -7,7 +7,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .attention import AttentionImpl, MultiheadAttention, check_attention_impl
-from .dropout_ops import relu_dropout
+from . import dropout_ops
 
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
@@ -19,8 +19,9 @@ class FFN(nn.Module):
 
     ``impl`` (set with :func:`.attention.set_attention_impl`): ``'sdpa'``, catravs' path,
     runs ReLU and dropout as one :func:`.dropout_ops.relu_dropout` that keeps only its
-    output for backward (one hidden-size tensor instead of three); ``'reference'`` runs
-    the ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code. Same parameters.
+    output for backward (one hidden-size tensor instead of three) and the residual
+    dropout as :func:`.dropout_ops.dropout` (the mask's bits); ``'reference'`` runs the
+    ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code. Same parameters.
     """
 
     follows_attention_impl = True
@@ -38,11 +39,10 @@ class FFN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
         if self.impl == 'reference':
-            hidden = self.net(x)
-        else:
-            linear1, _, dropout, linear2 = self.net
-            hidden = linear2(relu_dropout(linear1(x), dropout.p, self.training))
-        return self.norm(x + self.dropout(hidden))
+            return self.norm(x + self.dropout(self.net(x)))
+        linear1, _, hidden_dropout, linear2 = self.net
+        hidden = linear2(dropout_ops.relu_dropout(linear1(x), hidden_dropout.p, self.training))
+        return self.norm(x + dropout_ops.dropout(hidden, self.dropout.p, self.training))
 
 
 class AttentionLayer(nn.Module):
@@ -70,7 +70,9 @@ class AttentionLayer(nn.Module):
                 key_pos: Optional[Tensor] = None,
                 key_padding_mask: Optional[Tensor] = None) -> Tensor:
         out = self.attend(query, key_value, query_pos, key_pos, key_padding_mask)
-        return self.norm(query + self.dropout(out))
+        if self.attn.impl == 'reference':
+            return self.norm(query + self.dropout(out))
+        return self.norm(query + dropout_ops.dropout(out, self.dropout.p, self.training))
 
 
 class EncoderLayer(nn.Module):
