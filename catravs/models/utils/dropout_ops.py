@@ -95,6 +95,7 @@ class _Dropout(torch.autograd.Function):
         return grad.mul(unpack_mask(packed, grad.shape)).mul_(ctx.scale), None
 
 
+@torch.compiler.disable  # numpy draws the masks: run eagerly, a clean graph break
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     """``F.dropout(x, p, training)`` that keeps one bit per element for backward:
     ``Tensor[...] -> Tensor[...]``."""
@@ -103,6 +104,7 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     return _Dropout.apply(x, p)
 
 
+@torch.compiler.disable
 def relu_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     """``dropout(relu(x), p)`` with the memory of a bare ReLU: ``Tensor[...] -> Tensor[...]``."""
     if not training or p == 0.0:

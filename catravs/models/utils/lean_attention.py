@@ -71,6 +71,7 @@ class _DropoutAttention(torch.autograd.Function):
         return grad_q, grad_k, grad_v, None, None
 
 
+@torch.compiler.disable  # numpy draws the masks: run eagerly, a clean graph break
 def dropout_attention(q: Tensor, k: Tensor, v: Tensor, p: float,
                       key_padding_mask: Optional[Tensor] = None) -> Tensor:
     """``dropout(softmax(q k^T / sqrt(d) + mask), p) v``, lean in memory.
