@@ -9,7 +9,7 @@ import torch.nn as nn
 from mmengine.optim import OptimWrapper
 
 from catravs.engine import AnyDeviceAmpOptimWrapper
-from catravs.models.utils import MultiheadAttention, dropout_ops, lean_attention
+from catravs.models.utils import MultiheadAttention, lean_attention
 from catravs.registry import MODELS
 from tests.conftest import tiny_catr_cfg
 
@@ -32,19 +32,12 @@ def test_sdpa_matches_torch_attention_on_cuda():
     torch.testing.assert_close(g1, g2, atol=1e-4, rtol=1e-4)
 
 
-def test_lean_dropout_functions_on_cuda(monkeypatch):
-    masks = []
-
-    def capture(shape, p, device='cpu'):
-        masks.append(dropout_ops.keep_mask(shape, p, device))
-        return masks[-1]
-
-    monkeypatch.setattr(lean_attention, 'keep_mask', capture)
+def test_lean_dropout_functions_on_cuda(captured_masks):
     torch.manual_seed(0)
     q, k, v = (torch.randn(2, 4, 30, 16, device='cuda', dtype=torch.float64,
                            requires_grad=True) for _ in range(3))
     out = lean_attention.dropout_attention(q, k, v, 0.2)
-    mask = masks[0].view(2, 4, 30, 30)
+    mask = captured_masks[0].view(2, 4, 30, 30)
     assert mask.is_cuda and 0.7 < mask.float().mean().item() < 0.9
     expected = ((q @ k.transpose(-2, -1) / 4).softmax(-1) * mask / 0.8) @ v
     torch.testing.assert_close(out, expected)

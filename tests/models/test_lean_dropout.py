@@ -12,25 +12,9 @@ import math
 import pytest
 import torch
 
-from catravs.models.utils import FFN, MultiheadAttention
-from catravs.models.utils import dropout_ops, lean_attention
+from catravs.models.utils import FFN, MultiheadAttention, dropout_ops, lean_attention
 from catravs.models.utils.dropout_ops import keep_mask, relu_dropout
 from catravs.models.utils.lean_attention import dropout_attention
-
-
-@pytest.fixture
-def captured_masks(monkeypatch):
-    """Every mask the lean functions draw, in order."""
-    masks = []
-
-    def capture(shape, p, device='cpu'):
-        mask = keep_mask(shape, p, device)
-        masks.append(mask)
-        return mask
-
-    monkeypatch.setattr(lean_attention, 'keep_mask', capture)
-    monkeypatch.setattr(dropout_ops, 'keep_mask', capture)
-    return masks
 
 
 # ------------------------------------------------------------------------ keep_mask

@@ -1,4 +1,4 @@
-"""Attention with dropout on the attention weights that keeps 4 bytes per weight, not 12.
+"""Attention with dropout on the attention weights: 4 1/8 bytes kept per weight, not 12.
 
 PyTorch has no fused CPU kernel for attention with dropout: ``scaled_dot_product_attention``
 falls back to its math path there, and autograd then keeps the softmax output, the dropout
