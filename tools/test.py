@@ -5,8 +5,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from catravs.utils.tool_setup import (  # noqa: E402
-    add_common_args, finish_distributed, load_config)
+from catravs.utils.tool_setup import add_common_args, load_config  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -31,7 +30,6 @@ def main() -> None:
     from mmengine.runner import Runner
     runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.test()
-    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -106,15 +106,3 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
         resume = find_resumable_checkpoint(cfg.work_dir)
     # load_from None with resume: MMEngine starts afresh (no checkpoint yet)
     cfg.resume, cfg.load_from = True, resume
-
-
-def finish_distributed() -> None:
-    """Destroy the default process group, if any, before the tool exits.
-
-    MMEngine leaves it to interpreter shutdown, where the gloo group's threads can be
-    torn down unjoined: a rank then aborts after its work is done ("terminate called
-    without an active exception", SIGABRT) and torchrun reports the run as failed.
-    """
-    import torch.distributed as dist
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()

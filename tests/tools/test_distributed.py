@@ -155,16 +155,3 @@ def test_cpu_config_drops_sync_bn_and_refuses_slurm(dist_config, monkeypatch):
     assert cfg.sync_bn is None and cfg.env_cfg.dist_cfg.backend == 'gloo'
     with pytest.raises(RuntimeError, match='launch with torchrun'):
         load_config(argparse.Namespace(**{**vars(args), 'launcher': 'slurm'}))
-
-
-def test_finish_distributed_destroys_the_process_group(tmp_path):
-    """The tools tear the group down themselves, not at interpreter shutdown."""
-    import torch.distributed as dist
-
-    from catravs.utils.tool_setup import finish_distributed
-    finish_distributed()  # nothing to do without a group
-    dist.init_process_group('gloo', init_method=f'file://{tmp_path / "store"}', rank=0,
-                            world_size=1)
-    assert dist.is_initialized()
-    finish_distributed()
-    assert not dist.is_initialized()
