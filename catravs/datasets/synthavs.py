@@ -153,7 +153,7 @@ def make_synthavs(root: str | os.PathLike, subset: Literal['s4', 'ms3', 'avss'] 
                   num_train: int = 20, num_val: int = 5, num_test: int = 5,
                   image_size: int = 64, seed: int = 0, num_kinds: int = len(KINDS),
                   avss_labels: tuple[str, ...] = ('v1s', 'v1m', 'v2'),
-                  progress: bool = False) -> str:
+                  sources: str = 'per_second', progress: bool = False) -> str:
     """Write a SynthAVS dataset of ``subset`` under ``root`` (created if needed).
 
     Args:
@@ -164,6 +164,8 @@ def make_synthavs(root: str | os.PathLike, subset: Literal['s4', 'ms3', 'avss'] 
         seed: everything depends only on the arguments.
         num_kinds: object kinds used (2..5); also the AVSS classes (+ background).
         avss_labels: AVSS label folders to draw clips from (uniformly).
+        sources: ``'per_second'`` (the sounding object changes every second) or
+            ``'per_clip'`` (the same object sounds through each clip, as in AVSBench S4).
         progress: show a tqdm progress bar.
 
     Returns:
@@ -186,11 +188,12 @@ def make_synthavs(root: str | os.PathLike, subset: Literal['s4', 'ms3', 'avss'] 
         if subset == 'avss':
             label = avss_labels[int(rng.integers(0, len(avss_labels)))]
             clip = sample_clip(rng, AVSS_LABEL_FRAMES[label], image_size,
-                               max_sounding=1 if label == 'v1s' else 2, num_kinds=num_kinds)
+                               max_sounding=1 if label == 'v1s' else 2, num_kinds=num_kinds,
+                               sources=sources)
             rows.append(_avss_clip(root, clip, name, split, rng, label))
             continue
         clip = sample_clip(rng, 5, image_size, max_sounding=1 if subset == 's4' else 2,
-                           num_kinds=num_kinds)
+                           num_kinds=num_kinds, sources=sources)
         writer = _s4_clip if subset == 's4' else _ms3_clip
         rows.append(writer(root, clip, name, split, rng))
 
@@ -208,7 +211,7 @@ def make_synthavs(root: str | os.PathLike, subset: Literal['s4', 'ms3', 'avss'] 
             json.dump(label2idx, f, indent=2)
             f.write('\n')
     info = dict(generator='catravs.datasets.synthavs', subset=subset, seed=seed,
-                image_size=image_size, counts=counts, sample_rate=SAMPLE_RATE,
+                image_size=image_size, sources=sources, counts=counts, sample_rate=SAMPLE_RATE,
                 kinds=[dict(name=k.name, shape=k.shape, rgb=list(k.rgb), f0=k.f0)
                        for k in KINDS[:num_kinds]],
                 checksum=zlib.crc32(json.dumps(rows).encode()))

@@ -5,8 +5,11 @@ has its own shape and colour, and its own sound (a harmonic tone at its own
 fundamental, some with a tremolo). Every second ``t`` of the clip one object (or, for
 multi-source subsets, one or two) is *sounding*: the audio of that second is the sum of
 those objects' sounds plus a little noise, and the ground truth of frame ``t`` is
-exactly those objects. Which object sounds changes at random from second to second, so
-a model can only find it by listening.
+exactly those objects. By default (``sources='per_second'``) which object sounds changes
+at random from second to second, so a model can only find it by listening to the
+frame's own second of audio. With ``sources='per_clip'`` the same object(s) sound through
+the whole clip, as in AVSBench's single-source S4 videos: the clip's audio as a whole
+then tells which object to segment, and a model needs no frame-to-second alignment.
 
 Each second's sound is a 0.56 s burst starting 20 ms into the second. Both ways of
 cutting audio per frame then see only that second's sound: a slice of the first
@@ -20,12 +23,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ['ObjectKind', 'KINDS', 'SynthClip', 'sample_clip', 'SAMPLE_RATE']
+__all__ = ['ObjectKind', 'KINDS', 'SynthClip', 'sample_clip', 'SAMPLE_RATE', 'SOURCES']
 
 SAMPLE_RATE = 16000
 _BURST = (0.02, 0.58)      # seconds, relative to the start of each second
 _FADE = 0.01               # raised-cosine fade at both ends of a burst
 _SIZE_FRAC = 0.11          # object "radius" (area of a disc of that radius) / image size
+#: how the sounding objects change over a clip (see the module docstring)
+SOURCES = ('per_second', 'per_clip')
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,8 @@ def _render(rng: np.random.Generator, size: int, kinds: list[int], centres: np.n
 
 def sample_clip(rng: np.random.Generator, num_seconds: int, image_size: int = 64,
                 max_sounding: int = 1, num_kinds: int = len(KINDS),
-                num_objects: tuple[int, int] = (2, 3), noise_std: float = 0.003) -> SynthClip:
+                num_objects: tuple[int, int] = (2, 3), noise_std: float = 0.003,
+                sources: str = 'per_second') -> SynthClip:
     """Draw one clip of ``num_seconds`` frames/seconds.
 
     Args:
@@ -189,9 +195,13 @@ def sample_clip(rng: np.random.Generator, num_seconds: int, image_size: int = 64
         max_sounding: 1 (single source) or 2 (one or two sounding objects per second).
         num_kinds: use the first ``num_kinds`` of :data:`KINDS`.
         num_objects: inclusive range of objects per clip.
+        sources: ``'per_second'``: the sounding objects are drawn anew every second;
+            ``'per_clip'``: drawn once, they sound through the whole clip.
     """
     if not 2 <= num_kinds <= len(KINDS):
         raise ValueError(f'num_kinds must be in [2, {len(KINDS)}], got {num_kinds}')
+    if sources not in SOURCES:
+        raise ValueError(f'sources must be one of {SOURCES}, got {sources!r}')
     if image_size < 32:
         raise ValueError(f'image_size must be >= 32, got {image_size}')
     r = _SIZE_FRAC * image_size
@@ -206,9 +216,10 @@ def sample_clip(rng: np.random.Generator, num_seconds: int, image_size: int = 64
                 raise ValueError(f'cannot place 2 objects in a {image_size}px image')
             kinds = kinds[:-1]
     sounding = []
-    for _ in range(num_seconds):
+    for _ in range(1 if sources == 'per_clip' else num_seconds):
         n = 1 if max_sounding == 1 or len(kinds) < 2 else int(rng.integers(1, 3))
         sounding.append(tuple(sorted(int(o) for o in rng.choice(len(kinds), n, replace=False))))
+    sounding *= num_seconds // len(sounding)
     frames, masks = _render(rng, image_size, kinds, centres, num_seconds, jitter, r)
     waveform = _synthesize_audio(rng, kinds, sounding, noise_std)
     return SynthClip(kinds, frames, masks, sounding, waveform)

@@ -139,6 +139,37 @@ def test_sound_identifies_the_sounding_object():
     assert changes >= 10          # the sounding object often changes within a clip
 
 
+@pytest.mark.parametrize('max_sounding', [1, 2])
+def test_per_clip_sources_sound_through_the_whole_clip(tmp_path, max_sounding):
+    """``sources='per_clip'``: every second's log-mel peaks in the same band, the masks
+    of all frames show the same objects, and the default still switches sources."""
+    for seed in range(4):
+        clip = sample_clip(np.random.default_rng(seed), 10, 64, max_sounding=max_sounding,
+                           sources='per_clip')
+        assert len(clip.sounding) == 10 and len(set(clip.sounding)) == 1
+        log_mel, _ = vggish_log_mel_clip(torch.from_numpy(clip.waveform), 16000, 10)
+        peaks = log_mel[:, 0].mean(dim=1).argmax(dim=1)
+        assert int(peaks.max() - peaks.min()) <= 1, peaks.tolist()
+        for t in range(10):
+            expected = clip.object_masks[t, list(clip.sounding[0])].any(axis=0)
+            assert np.array_equal(clip.binary_mask(t) > 0, expected)
+    root = Path(make_synthavs(tmp_path / 's4', 's4', 2, 2, 0, sources='per_clip'))
+    assert json.loads((root / 'synthavs.json').read_text())['sources'] == 'per_clip'
+    for row in _rows(root / 's4_meta_data.csv'):
+        if row['split'] != 'val':
+            continue
+        rgb = np.asarray(next(k.rgb for k in KINDS if k.name == row['category']))
+        for t in range(1, 6):
+            stem = f"{row['name']}/{row['name']}_{t}.png"
+            mask = cv2.imread(str(root / 'gt_masks' / 'val' / row['category'] / stem),
+                              cv2.IMREAD_UNCHANGED) > 0
+            frame = cv2.imread(str(root / 'visual_frames' / 'val' / row['category'] / stem))
+            # every frame's mask covers the object of the clip's category (its colour)
+            assert np.abs(frame[..., ::-1][mask].mean(axis=0) - rgb).max() < 10, (stem, t)
+    with pytest.raises(ValueError, match='sources'):
+        sample_clip(np.random.default_rng(0), 5, 64, sources='per_frame')
+
+
 def test_objects_do_not_overlap_and_masks_follow_sound():
     clip = sample_clip(np.random.default_rng(0), 5, 64, max_sounding=2)
     assert clip.object_masks.sum(axis=1).max() == 1         # no pixel in two objects

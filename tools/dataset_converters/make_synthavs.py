@@ -30,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--num-kinds', type=int, default=5, help='object kinds (2..5)')
     parser.add_argument('--avss-labels', nargs='+', default=['v1s', 'v1m', 'v2'],
                         choices=['v1s', 'v1m', 'v2'])
+    parser.add_argument('--sources', default='per_second', choices=['per_second', 'per_clip'],
+                        help='sounding objects drawn every second, or once per clip '
+                        '(as AVSBench S4)')
     parser.add_argument('--no-progress', action='store_true')
     return parser.parse_args(argv)
 
@@ -40,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     root = make_synthavs(args.out, args.subset, num_train=args.num_train, num_val=args.num_val,
                          num_test=args.num_test, image_size=args.size, seed=args.seed,
                          num_kinds=args.num_kinds, avss_labels=tuple(args.avss_labels),
+                         sources=args.sources,
                          progress=not args.no_progress)
     total = args.num_train + args.num_val + args.num_test
     print(f'SynthAVS {args.subset}: {total} clips written to {root} '
