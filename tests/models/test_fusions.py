@@ -1,4 +1,6 @@
 """Fusion modules: CATR's combinatorial-dependence fusion, its ablation variants and baselines."""
+import math
+
 import pytest
 import torch
 
@@ -117,6 +119,53 @@ def test_audio_of_one_frame_reaches_the_other_frames(name):
     ref = fusion(video, pos, audio).video.view(B, T, C, H, W)
     other = fusion(video, pos, changed).video.view(B, T, C, H, W)
     assert not torch.allclose(ref[:, -1], other[:, -1])
+
+
+def test_frame_position_embedding_by_hand():
+    from catravs.models.utils import frame_position_embedding
+    emb = frame_position_embedding(4, 6, temperature=100.0)
+    for t in range(4):
+        for i in range(3):
+            angle = t / 100.0 ** (2 * i / 6)
+            assert emb[t, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-6)
+            assert emb[t, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-6)
+    emb = frame_position_embedding(10, 64)
+    sim = emb @ emb.T            # each frame is most similar to itself
+    assert torch.equal(sim.argmax(dim=1), torch.arange(10))
+    with pytest.raises(ValueError, match='even'):
+        frame_position_embedding(3, 5)
+
+
+@pytest.mark.parametrize('frame_pos', [False, True])
+def test_frame_pos_tells_a_frame_its_own_audio(frame_pos):
+    """Without frame positions the spatial branch cannot tell which audio token is the
+    frame's own: reversing the audio tokens in time leaves every frame's output as it is.
+    With them, it changes the output."""
+    fusion = build('SpatialOnlyFusion', frame_pos=frame_pos).eval()
+    video, pos, audio = inputs()
+    ref = fusion(video, pos, audio).video
+    flipped = fusion(video, pos, audio.flip(1)).video
+    if frame_pos:
+        assert (ref - flipped).abs().max() > 1e-3
+    else:
+        torch.testing.assert_close(ref, flipped, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('name', ['CombinatorialDependenceFusion', 'TemporalOnlyFusion',
+                                  'NoGateFusion'])
+def test_frame_pos_reaches_every_branch(name):
+    """Same weights, with and without frame positions: outputs and memory positions differ
+    only by the frame embedding, which ``memory_pos`` carries for video and audio tokens."""
+    from catravs.models.utils import frame_position_embedding
+    off, on = build(name).eval(), build(name, frame_pos=True).eval()
+    on.load_state_dict(off.state_dict())
+    video, pos, audio = inputs()
+    out_off, out_on = off(video, pos, audio), on(video, pos, audio)
+    assert (out_off.video - out_on.video).abs().max() > 1e-3
+    time = frame_position_embedding(T, C)
+    added = (out_on.memory_pos - out_off.memory_pos).unflatten(0, (B, T))
+    torch.testing.assert_close(added[:, :, :H * W], time[None, :, None].expand(B, T, H * W, C))
+    torch.testing.assert_close(added[:, :, H * W:], time[None, None].expand(B, T, T, C))
 
 
 def test_switches_are_fixed():

@@ -45,7 +45,7 @@ README = osp.join(REPO_ROOT, 'configs', 'catr', 'README.md')
 PREFIX = 'catr_tiny_'
 #: table order; other configs of the folder follow alphabetically
 ORDER = ('full', 'spatial_only', 'temporal_only', 'no_gate', 'visual_only',
-         'cross_attention', 'audio_queries', 'released')
+         'cross_attention', 'audio_queries', 'frame_pos', 'released')
 
 
 def variant_name(config: str) -> str:

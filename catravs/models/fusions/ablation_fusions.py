@@ -32,9 +32,9 @@ class _FixedSwitchesFusion(CombinatorialDependenceFusion):
 
     def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
                  dim_feedforward: int = 2048, temporal_feedforward: int = 256,
-                 dropout: float = 0.1, init_cfg=None) -> None:
+                 dropout: float = 0.1, frame_pos: bool = False, init_cfg=None) -> None:
         super().__init__(d_model, nhead, num_layers, dim_feedforward, temporal_feedforward,
-                         dropout, init_cfg=init_cfg, **self.switches)
+                         dropout, frame_pos=frame_pos, init_cfg=init_cfg, **self.switches)
 
 
 @MODELS.register_module()

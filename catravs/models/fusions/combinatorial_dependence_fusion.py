@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from catravs.models.utils import EncoderLayer
+from catravs.models.utils import EncoderLayer, frame_position_embedding
 from catravs.registry import MODELS
 
 from .base_fusion import BaseFusion
@@ -41,13 +41,19 @@ class CombinatorialDependenceFusion(BaseFusion):
             spatial branch the temporal branch's last tokens are the memory;
             without the temporal branch the spatial branch's video tokens are
             the fused video; without the gate the last block's output is used.
+        frame_pos: add the sine embedding of the frame index (:func:`frame_position_embedding`)
+            to the position of every video token of frame t and of audio token t, so
+            that attention can pair a frame with its own second of audio. Off (as the
+            authors): the audio tokens have no position and every frame's video tokens
+            the same one, so frame t cannot tell which of the T audio tokens is its own.
     """
 
     def __init__(self, d_model: int = 256, nhead: int = 8, num_layers: int = 3,
                  dim_feedforward: int = 2048, temporal_feedforward: int = 256,
                  dropout: float = 0.1, use_spatial: bool = True, use_temporal: bool = True,
-                 use_gate: bool = True, init_cfg=None) -> None:
+                 use_gate: bool = True, frame_pos: bool = False, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.frame_pos = frame_pos
         if not (use_spatial or use_temporal):
             raise ValueError('CombinatorialDependenceFusion needs at least one branch')
         self.use_spatial, self.use_temporal, self.use_gate = use_spatial, use_temporal, use_gate
@@ -68,7 +74,14 @@ class CombinatorialDependenceFusion(BaseFusion):
         tokens = video.flatten(3).transpose(2, 3)  # [B, T, h*w, C]
         pos = video_pos.flatten(3).transpose(2, 3)
         clip_audio = audio[:, None].expand(b, t, t, c)  # each frame sees all T audio tokens
-        memory_pos = torch.cat([pos, torch.zeros_like(clip_audio)], dim=2).flatten(0, 1)
+        audio_pos = None  # no position: zero
+        if self.frame_pos:
+            time = frame_position_embedding(t, c, device=video.device).to(video.dtype)
+            pos = pos + time[None, :, None]
+            audio_pos = time[None].expand(b, t, c)
+        clip_audio_pos = (torch.zeros_like(clip_audio) if audio_pos is None
+                          else audio_pos[:, None].expand(b, t, t, c))
+        memory_pos = torch.cat([pos, clip_audio_pos], dim=2).flatten(0, 1)
 
         memory = None
         if self.use_spatial:
@@ -82,7 +95,7 @@ class CombinatorialDependenceFusion(BaseFusion):
 
         v, a, fused = tokens, audio, None
         for i, block in enumerate(self.temporal_blocks):
-            v, a = block(v, a, pos)
+            v, a = block(v, a, pos, audio_pos)
             out = v.flatten(0, 1).transpose(1, 2).reshape(b * t, c, h, w)
             if not self.use_gate:
                 fused = out

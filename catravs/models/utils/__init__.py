@@ -5,9 +5,9 @@ from .attention import (
                         set_attention_impl,
 )
 from .activation_checkpoint import checkpointed
-from .positional_encoding import sine_position_embedding
+from .positional_encoding import frame_position_embedding, sine_position_embedding
 from .transformer_layers import FFN, MLP, AttentionLayer, DecoderLayer, EncoderLayer
 
 __all__ = ['ATTENTION_IMPLS', 'AttentionImpl', 'MultiheadAttention', 'checkpointed',
-           'set_attention_impl', 'sine_position_embedding', 'FFN', 'MLP', 'AttentionLayer',
-           'DecoderLayer', 'EncoderLayer']
+           'set_attention_impl', 'frame_position_embedding', 'sine_position_embedding', 'FFN',
+           'MLP', 'AttentionLayer', 'DecoderLayer', 'EncoderLayer']

@@ -1,4 +1,4 @@
-"""DETR-style 2-D sine position embedding."""
+"""Sine position embeddings: DETR's 2-D one for pixels, a 1-D one for frame indices."""
 from __future__ import annotations
 
 import math
@@ -36,3 +36,24 @@ def sine_position_embedding(not_mask: Tensor,
     pos_x = torch.stack((pos_x[..., 0::2].sin(), pos_x[..., 1::2].cos()), dim=4).flatten(3)
     pos_y = torch.stack((pos_y[..., 0::2].sin(), pos_y[..., 1::2].cos()), dim=4).flatten(3)
     return torch.cat((pos_y, pos_x), dim=3).permute(0, 3, 1, 2)
+
+
+def frame_position_embedding(num_frames: int, channels: int, temperature: float = 10000.0,
+                             device: torch.device | str | None = None) -> Tensor:
+    """Transformer sine embedding of the frame index ``t = 0..T-1``.
+
+    Channel pairs ``(2i, 2i+1)`` hold ``sin(t / temperature^(2i/C))`` and its cosine, so
+    the dot product of two frames' embeddings is a sum of ``cos(w_i (t - s))``: largest
+    for ``s = t``. Un-normalised (unlike the pixel embedding), so that a frame keeps its
+    embedding whatever the clip's length.
+
+    Returns:
+        ``Tensor[T, C]`` (``C`` even).
+    """
+    if channels % 2:
+        raise ValueError(f'channels must be even, got {channels}')
+    t = torch.arange(num_frames, dtype=torch.float32, device=device)[:, None]
+    freq = temperature ** (-torch.arange(0, channels, 2, dtype=torch.float32,
+                                         device=device) / channels)
+    angles = t * freq
+    return torch.stack((angles.sin(), angles.cos()), dim=2).flatten(1)
