@@ -175,6 +175,25 @@ def test_run_ablations_configs_and_readme_table(tmp_path):
         tool.update_readme(str(readme), table)
 
 
+def test_run_ablations_seeds_mean_std_and_missing_seeds(tmp_path):
+    """Per seed: mean ± sample std of the finished seeds; a seed not run yet is counted
+    apart from one that failed."""
+    tool = load_tool('run_ablations')
+    configs = tool.discover_configs(names=['full'])
+    root = tmp_path / 'runs' / 'catr_tiny_full'
+    write_run(str(root / 'seed1'), [(0.4, 0.5), (0.6, 0.7)], test=(0.5, 0.6))
+    write_run(str(root / 'seed2'), [(0.8, 0.9)], test=(0.7, 0.8))
+    row = tool.collect(configs, str(tmp_path / 'runs'), seeds=[1, 2, 3])[0]
+    assert row['best_val'] == [0.6, 0.8] and row['best_epoch'] == [2, 1]
+    assert row['status'] == '2 of 3 seeds'
+    line = tool.format_table([row]).splitlines()[2]
+    assert '| 70.0 ± 14.1 |' in line and '| 2/1 |' in line and '(2 of 3 seeds)' in line
+    (root / 'seed3').mkdir()  # its train.py exited with an error before validating
+    (root / 'seed3' / 'run_info.json').write_text(json.dumps(dict(returncode=1, seconds=5)))
+    row = tool.collect(configs, str(tmp_path / 'runs'), seeds=[1, 2, 3])[0]
+    assert row['status'] == '2 of 3 seeds, 1 failed'
+
+
 def test_every_ablation_config_builds():
     """Each ablation config loads and builds (no training)."""
     from mmengine.config import Config

@@ -133,8 +133,12 @@ def collect(configs: list[str], work_root: str,
             for key in ('best_val', 'best_val_f', 'best_epoch', 'test', 'test_f'):
                 row[key] = [r[key] for r in runs if r.get(key) is not None]
             row['seconds'] = sum(r.get('seconds') or 0 for r in runs) or None
-            bad = [r['status'] for r in runs if r['status'] != 'ok']
-            row['status'] = 'ok' if not bad else f'{len(runs) - len(bad)}/{len(runs)} seeds ok'
+            done = sum(r['status'] == 'ok' for r in runs)
+            missing = sum(r['status'] == 'no run' for r in runs)
+            failed = len(runs) - done - missing
+            row['status'] = ('ok' if done == len(runs) else
+                             f'{done} of {len(runs)} seeds' + (f', {failed} failed' if failed
+                                                               else ''))
         rows.append(row)
     return rows
 
