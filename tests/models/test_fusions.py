@@ -14,6 +14,7 @@ from catravs.models.fusions import (
     TemporalOnlyFusion,
     VisualOnlyFusion,
 )
+from catravs.models.utils import frame_position_embedding
 from catravs.registry import MODELS
 from tests.conftest import tiny_catr_cfg
 
@@ -122,7 +123,6 @@ def test_audio_of_one_frame_reaches_the_other_frames(name):
 
 
 def test_frame_position_embedding_by_hand():
-    from catravs.models.utils import frame_position_embedding
     emb = frame_position_embedding(4, 6, temperature=100.0)
     for t in range(4):
         for i in range(3):
@@ -156,7 +156,6 @@ def test_frame_pos_tells_a_frame_its_own_audio(frame_pos):
 def test_frame_pos_reaches_every_branch(name):
     """Same weights, with and without frame positions: outputs and memory positions differ
     only by the frame embedding, which ``memory_pos`` carries for video and audio tokens."""
-    from catravs.models.utils import frame_position_embedding
     off, on = build(name).eval(), build(name, frame_pos=True).eval()
     on.load_state_dict(off.state_dict())
     video, pos, audio = inputs()

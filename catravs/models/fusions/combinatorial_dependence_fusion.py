@@ -74,13 +74,12 @@ class CombinatorialDependenceFusion(BaseFusion):
         tokens = video.flatten(3).transpose(2, 3)  # [B, T, h*w, C]
         pos = video_pos.flatten(3).transpose(2, 3)
         clip_audio = audio[:, None].expand(b, t, t, c)  # each frame sees all T audio tokens
-        audio_pos = None  # no position: zero
+        audio_pos = torch.zeros_like(audio)  # [B, T, C]; the authors': no position
         if self.frame_pos:
             time = frame_position_embedding(t, c, device=video.device).to(video.dtype)
             pos = pos + time[None, :, None]
-            audio_pos = time[None].expand(b, t, c)
-        clip_audio_pos = (torch.zeros_like(clip_audio) if audio_pos is None
-                          else audio_pos[:, None].expand(b, t, t, c))
+            audio_pos = audio_pos + time
+        clip_audio_pos = audio_pos[:, None].expand(b, t, t, c)
         memory_pos = torch.cat([pos, clip_audio_pos], dim=2).flatten(0, 1)
 
         memory = None

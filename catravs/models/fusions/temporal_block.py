@@ -1,8 +1,6 @@
 """One block of CATR's temporal branch."""
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -22,7 +20,7 @@ class TemporalBlock(nn.Module):
        ``update_audio=False``: then they pass through unchanged).
 
     ``forward(video[B, T, S_v, C], audio[B, T, C], video_pos[B, T, S_v, C],
-    audio_pos[B, T, C] or None (zero)) -> (video[B, T, S_v, C], audio[B, T, C])``.
+    audio_pos[B, T, C]) -> (video[B, T, S_v, C], audio[B, T, C])``.
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 256,
@@ -35,13 +33,12 @@ class TemporalBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, video: Tensor, audio: Tensor, video_pos: Tensor,
-                audio_pos: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+                audio_pos: Tensor) -> tuple[Tensor, Tensor]:
         b, t, s_v, c = video.shape
         # 1. per frame: the frame's video tokens with the clip's audio tokens
         frame_audio = audio[:, None].expand(b, t, t, c)
         seq = torch.cat([video, frame_audio], dim=2).flatten(0, 1)  # [B*T, S_v + T, C]
-        frame_audio_pos = (torch.zeros_like(frame_audio) if audio_pos is None
-                           else audio_pos[:, None].expand(b, t, t, c))
+        frame_audio_pos = audio_pos[:, None].expand(b, t, t, c)
         pos = torch.cat([video_pos, frame_audio_pos], dim=2).flatten(0, 1)
         seq = self.self_attn(seq, pos).unflatten(0, (b, t))
         video, frame_audio = seq[:, :, :s_v], seq[:, :, s_v:]
@@ -50,8 +47,7 @@ class TemporalBlock(nn.Module):
         # 2. all video tokens of the clip read the clip's audio; multiplicative modulation
         v = video.reshape(b, t * s_v, c)
         v_pos = video_pos.reshape(b, t * s_v, c)
-        keys = audio if audio_pos is None else audio + audio_pos
-        attn = self.video_to_audio(v + v_pos, keys, audio)
+        attn = self.video_to_audio(v + v_pos, audio + audio_pos, audio)
         v = self.modulation_norm(v + self.dropout(v * attn))
         # 3. the audio tokens read all video tokens of the clip (skipped where nothing
         #    reads them afterwards: the last block when the spatial branch gives the memory)
