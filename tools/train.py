@@ -8,7 +8,8 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from catravs.utils.tool_setup import add_common_args, apply_resume, load_config  # noqa: E402
+from catravs.utils.tool_setup import (  # noqa: E402
+    add_common_args, apply_resume, finish_distributed, load_config)
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,3 +67,4 @@ def main() -> None:
 
 if __name__ == '__main__':
     main()
+    finish_distributed()  # after main(): the runner is out of scope

@@ -106,3 +106,25 @@ def apply_resume(cfg: Config, resume: Optional[str]) -> None:
         resume = find_resumable_checkpoint(cfg.work_dir)
     # load_from None with resume: MMEngine starts afresh (no checkpoint yet)
     cfg.resume, cfg.load_from = True, resume
+
+
+def finish_distributed() -> None:
+    """End a multi-process run cleanly: wait for every rank, free the runner's
+    distributed model, then destroy the process group.
+
+    Call it after the tool's runner is out of scope. MMEngine leaves the group to
+    interpreter shutdown, and ``destroy_process_group`` alone does not stop gloo's
+    worker threads: the DDP wrapper still holds the group, and the runner that holds
+    the wrapper sits in reference cycles that only the garbage collector frees. Those
+    threads then ran into interpreter finalization, where a rank could abort after
+    its work was done ("terminate called without an active exception", SIGABRT) and
+    torchrun failed the run. Nothing to do outside a distributed run.
+    """
+    import gc
+
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()  # no rank tears its connections down while another still talks
+    gc.collect()  # the runner's cycles: the DDP wrapper and its reference to the group
+    dist.destroy_process_group()

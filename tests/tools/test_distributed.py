@@ -155,3 +155,46 @@ def test_cpu_config_drops_sync_bn_and_refuses_slurm(dist_config, monkeypatch):
     assert cfg.sync_bn is None and cfg.env_cfg.dist_cfg.backend == 'gloo'
     with pytest.raises(RuntimeError, match='launch with torchrun'):
         load_config(argparse.Namespace(**{**vars(args), 'launcher': 'slurm'}))
+
+
+FINISH_SCRIPT = """
+import glob, sys
+import torch, torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from catravs.utils.tool_setup import finish_distributed
+
+def gloo_threads():
+    return sum(open(t + '/comm').read().startswith('pt_gloo')
+               for t in glob.glob('/proc/self/task/*'))
+
+class Runner:  # a runner, as MMEngine's: its parts point back at it (a reference cycle)
+    def __init__(self):
+        self.model = DistributedDataParallel(torch.nn.Linear(3, 1))
+        self.hooks = [self]
+
+def main():
+    runner = Runner()
+    runner.model(torch.randn(4, 3)).sum().backward()  # the reducer's all-reduce
+
+dist.init_process_group('gloo', init_method='file://' + sys.argv[1], rank=0, world_size=1)
+main()
+print('before', gloo_threads())
+finish_distributed()
+print('after', gloo_threads(), dist.is_initialized())
+"""
+
+
+@pytest.mark.skipif(not osp.isdir('/proc/self/task'), reason='counts threads through /proc')
+def test_finish_distributed_stops_the_gloo_threads(tmp_path):
+    """The tools end a distributed run with no gloo worker thread left for interpreter
+    shutdown, where one made a finished rank abort (SIGABRT): the group is destroyed
+    after the runner (in a reference cycle, holding the DDP wrapper) is freed."""
+    from catravs.utils.tool_setup import finish_distributed
+    finish_distributed()  # no group: nothing to do
+    proc = subprocess.run([sys.executable, '-c', FINISH_SCRIPT, str(tmp_path / 'store')],
+                          cwd=REPO_ROOT, env=single_thread_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before, after = proc.stdout.split('\n')[:2]
+    assert before.split()[1] != '0', proc.stdout  # the check sees the threads
+    assert after == 'after 0 False', proc.stdout
