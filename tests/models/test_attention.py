@@ -112,6 +112,10 @@ def test_invalid_impl_raises():
     mha = MultiheadAttention(C, HEADS)
     with pytest.raises(ValueError, match='impl'):
         mha.impl = 'math'
+    ffn = FFN(C, 2 * C)
+    with pytest.raises(ValueError, match='impl'):
+        ffn.impl = 'lean'
+    assert ffn.impl == 'sdpa'  # the bad name did not stick
     with pytest.raises(ValueError, match='impl'):
         set_attention_impl(nn.Sequential(mha), 'xformers')
     torch.manual_seed(0)

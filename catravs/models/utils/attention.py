@@ -14,7 +14,20 @@ AttentionImpl = Literal['sdpa', 'reference']
 ATTENTION_IMPLS = ('sdpa', 'reference')
 
 
-class MultiheadAttention(nn.MultiheadAttention):
+class ImplChoice:
+    """Mixin: an ``impl`` attribute (``'sdpa'`` or ``'reference'``) that is checked on
+    every assignment, so a wrong name fails where it is set."""
+
+    @property
+    def impl(self) -> str:
+        return self._impl
+
+    @impl.setter
+    def impl(self, value: str) -> None:
+        self._impl = check_attention_impl(value)
+
+
+class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
     """``nn.MultiheadAttention`` (batch first) that computes through SDPA by default.
 
     Same parameters, state-dict keys and initialisation as ``nn.MultiheadAttention``,
@@ -37,14 +50,6 @@ class MultiheadAttention(nn.MultiheadAttention):
                  impl: AttentionImpl = 'sdpa') -> None:
         super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True)
         self.impl = impl
-
-    @property
-    def impl(self) -> str:
-        return self._impl
-
-    @impl.setter
-    def impl(self, value: str) -> None:
-        self._impl = check_attention_impl(value)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Optional[Tensor] = None) -> Tensor:

@@ -6,7 +6,7 @@ from typing import Optional
 import torch.nn as nn
 from torch import Tensor
 
-from .attention import AttentionImpl, MultiheadAttention, check_attention_impl
+from .attention import AttentionImpl, ImplChoice, MultiheadAttention
 from . import dropout_ops
 
 
@@ -14,7 +14,15 @@ def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
     return x if pos is None else x + pos
 
 
-class FFN(nn.Module):
+def residual_dropout(x: Tensor, dropout: nn.Dropout, impl: str) -> Tensor:
+    """``dropout(x)`` before a residual sum: the ``nn.Dropout`` module on the
+    ``'reference'`` path, :func:`.dropout_ops.dropout` (the mask's bits kept) otherwise."""
+    if impl == 'reference':
+        return dropout(x)
+    return dropout_ops.dropout(x, dropout.p, dropout.training)
+
+
+class FFN(ImplChoice, nn.Module):
     """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm).
 
     ``impl`` (set with :func:`.attention.set_attention_impl`): ``'sdpa'``, catravs' path,
@@ -34,15 +42,17 @@ class FFN(nn.Module):
             nn.Linear(dim_feedforward, d_model))
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
-        self.impl = check_attention_impl(impl)
+        self.impl = impl
 
     def forward(self, x: Tensor) -> Tensor:
         """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
         if self.impl == 'reference':
-            return self.norm(x + self.dropout(self.net(x)))
-        linear1, _, hidden_dropout, linear2 = self.net
-        hidden = linear2(dropout_ops.relu_dropout(linear1(x), hidden_dropout.p, self.training))
-        return self.norm(x + dropout_ops.dropout(hidden, self.dropout.p, self.training))
+            hidden = self.net(x)
+        else:
+            linear1, _, hidden_dropout, linear2 = self.net
+            hidden = linear2(dropout_ops.relu_dropout(linear1(x), hidden_dropout.p,
+                                                      self.training))
+        return self.norm(x + residual_dropout(hidden, self.dropout, self.impl))
 
 
 class AttentionLayer(nn.Module):
@@ -70,9 +80,7 @@ class AttentionLayer(nn.Module):
                 key_pos: Optional[Tensor] = None,
                 key_padding_mask: Optional[Tensor] = None) -> Tensor:
         out = self.attend(query, key_value, query_pos, key_pos, key_padding_mask)
-        if self.attn.impl == 'reference':
-            return self.norm(query + self.dropout(out))
-        return self.norm(query + dropout_ops.dropout(out, self.dropout.p, self.training))
+        return self.norm(query + residual_dropout(out, self.dropout, self.attn.impl))
 
 
 class EncoderLayer(nn.Module):
