@@ -123,10 +123,14 @@ def test_dummy_audio_follows_the_encoder():
 
 
 # ------------------------------------------------------------------ run_ablations
-def write_run(work_dir, vals, test=None, stamp='20250101_000000'):
+def write_run(work_dir, vals, test=None, stamp='20250101_000000', finished=True):
+    """A run as train.py leaves it; ``finished``: run_ablations wrote its run_info.json."""
     run = osp.join(work_dir, stamp)
     import os
     os.makedirs(osp.join(run, 'vis_data'))
+    if finished:
+        with open(osp.join(work_dir, 'run_info.json'), 'w') as f:
+            json.dump(dict(returncode=0, seconds=60), f)
     with open(osp.join(run, 'vis_data', 'scalars.json'), 'w') as f:
         f.write(json.dumps(dict(loss=1.0, step=10)) + '\n')
         for epoch, (miou, fscore) in enumerate(vals, 1):
@@ -188,10 +192,15 @@ def test_run_ablations_seeds_mean_std_and_missing_seeds(tmp_path):
     assert row['status'] == '2 of 3 seeds'
     line = tool.format_table([row]).splitlines()[2]
     assert '| 70.0 ± 14.1 |' in line and '| 2/1 |' in line and '(2 of 3 seeds)' in line
-    (root / 'seed3').mkdir()  # its train.py exited with an error before validating
+    # still training (no run_info.json yet): its best val so far stays out of the mean
+    write_run(str(root / 'seed3'), [(0.1, 0.2)], finished=False)
+    row = tool.collect(configs, str(tmp_path / 'runs'), seeds=[1, 2, 3])[0]
+    assert row['status'] == '2 of 3 seeds, 1 unfinished'
+    assert row['best_val'] == [0.6, 0.8] and row['seconds'] == 120
+    # its train.py exited with an error after one validation
     (root / 'seed3' / 'run_info.json').write_text(json.dumps(dict(returncode=1, seconds=5)))
     row = tool.collect(configs, str(tmp_path / 'runs'), seeds=[1, 2, 3])[0]
-    assert row['status'] == '2 of 3 seeds, 1 failed'
+    assert row['status'] == '2 of 3 seeds, 1 failed' and row['best_val'] == [0.6, 0.8]
 
 
 def test_every_ablation_config_builds():

@@ -104,6 +104,9 @@ def run_variant(config: str, work_dir: str, cfg_options: list[str], test: bool,
 
 
 def _collect_run(work_dir: str) -> dict[str, Any]:
+    """:func:`summarise_run` plus what ``run_info.json`` says. :func:`run_variant` writes
+    that file when train.py has exited, so a run with validation records and without it
+    is still going, or was killed: its status is ``'unfinished'``."""
     row = summarise_run(work_dir)
     info_path = osp.join(work_dir, 'run_info.json')
     if osp.isfile(info_path):
@@ -112,6 +115,8 @@ def _collect_run(work_dir: str) -> dict[str, Any]:
         row.update(seconds=info.get('seconds'), cfg_options=info.get('cfg_options', []))
         if info.get('returncode'):
             row['status'] = f'failed, rc={info["returncode"]}, see {work_dir}/run.log'
+    elif row['status'] != 'no run':
+        row['status'] = 'unfinished'
     return row
 
 
@@ -123,22 +128,25 @@ def run_dirs(work_root: str, config: str, seeds: list[int] | None) -> list[str]:
 
 def collect(configs: list[str], work_root: str,
             seeds: list[int] | None = None) -> list[dict[str, Any]]:
-    """One row per config; with ``seeds``, the values become lists (one per finished seed)."""
+    """One row per config; with ``seeds``, the values become lists, one per seed whose
+    run finished (a failed or unfinished run's partial scores are left out)."""
     rows = []
     for config in configs:
         runs = [_collect_run(d) for d in run_dirs(work_root, config, seeds)]
         row = dict(variant=variant_name(config), config=osp.relpath(config, REPO_ROOT),
                    description=describe(config), **runs[0])
         if seeds:
+            finished = [r for r in runs if r['status'] == 'ok']
             for key in ('best_val', 'best_val_f', 'best_epoch', 'test', 'test_f'):
-                row[key] = [r[key] for r in runs if r.get(key) is not None]
-            row['seconds'] = sum(r.get('seconds') or 0 for r in runs) or None
-            done = sum(r['status'] == 'ok' for r in runs)
+                row[key] = [r[key] for r in finished if r.get(key) is not None]
+            row['seconds'] = sum(r.get('seconds') or 0 for r in finished) or None
+            unfinished = sum(r['status'] == 'unfinished' for r in runs)
             missing = sum(r['status'] == 'no run' for r in runs)
-            failed = len(runs) - done - missing
-            row['status'] = ('ok' if done == len(runs) else
-                             f'{done} of {len(runs)} seeds' + (f', {failed} failed' if failed
-                                                               else ''))
+            failed = len(runs) - len(finished) - unfinished - missing
+            counts = [f'{n} {what}' for n, what in ((failed, 'failed'),
+                                                     (unfinished, 'unfinished')) if n]
+            row['status'] = ('ok' if len(finished) == len(runs) else
+                             ', '.join([f'{len(finished)} of {len(runs)} seeds', *counts]))
         rows.append(row)
     return rows
 
