@@ -15,7 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from catravs.utils import benchmarking
+from catravs.analysis import benchmarking
 from tests.conftest import REPO_ROOT, tiny_catr_cfg
 
 S4 = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')
