@@ -7,11 +7,11 @@
 #  1. catr_pvt_s4, the released setting (PVT-v2-b5, 2 clips x 5 x 448 x 448): reference
 #     path (float32, as released) against catravs' path with float16 AMP
 #     (goal: speedup >= 2x, memory <= 0.5x);
-#  2. the same with the forward compiled as one graph (fullgraph): first step (compilation)
-#     and step time, against the eager figure of 1;
-#  3. catr_pvt_avss, 2 clips: peak memory with float16 AMP (goal: <= 24 GB);
-#  4. the CUDA tests (tests that skip without CUDA);
-#  5. tools/dist_train.sh, one process, nccl, 2 iterations of a tiny config on generated data;
+#  2. catr_pvt_avss, 2 clips: peak memory with float16 AMP (goal: <= 24 GB);
+#  3. the CUDA tests (tests that skip without CUDA);
+#  4. tools/dist_train.sh, one process, nccl, 2 iterations of a tiny config on generated data;
+#  5. step 1's catravs run with the forward compiled as one graph (fullgraph): first step
+#     (the compilation) and step time, against the eager figure of step 1;
 #  6. catr_pvt_s4 with bfloat16 AMP; catr_pvt_avss in float32;
 #  7. an AVSegFormer training step, if its configs exist.
 # Each step writes OUT_DIR/<name>.txt (what it printed); OUT_DIR/summary.txt collects the
@@ -61,8 +61,6 @@ run() {  # run NAME TIMEOUT_S COMMAND...: skipped once BUDGET_S has passed
 
 run s4_amp_vs_reference 150 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" "${STEPS[@]}" \
   --compare-reference --amp --amp-dtype float16 --json-out "$OUT_DIR/s4_amp_vs_reference.json"
-run s4_amp_compiled 200 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" "${STEPS[@]}" \
-  --amp --amp-dtype float16 --compile --json-out "$OUT_DIR/s4_amp_compiled.json"
 run avss_amp_memory 70 "${BENCH[@]}" "$AVSS" "${DEV[@]}" --clips 2 "${AVSS_SHAPE[@]}" \
   --steps 2 --warmup 1 --amp --amp-dtype float16 --json-out "$OUT_DIR/avss_amp_memory.json"
 if [[ "${DRY_RUN:-0}" != 1 ]]; then
@@ -92,6 +90,8 @@ run dist_train_1proc 90 env PORT=$((29500 + RANDOM % 2000)) PYTHON="$PYTHON" \
 grep -hoE "backend'?: ?'?(nccl|gloo)|Epoch\(train\) *\[1\]\[2/2\].* loss: [0-9.]+" \
   "$OUT_DIR/dist_train.txt" | sort -u | head -n 3 >> "$SUMMARY"
 
+run s4_amp_compiled 200 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" "${STEPS[@]}" \
+  --amp --amp-dtype float16 --compile --json-out "$OUT_DIR/s4_amp_compiled.json"
 run s4_bf16_amp 60 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
   --amp --amp-dtype bfloat16 --json-out "$OUT_DIR/s4_bf16_amp.json"
 run avss_fp32_memory 60 "${BENCH[@]}" "$AVSS" "${DEV[@]}" --clips 2 "${AVSS_SHAPE[@]}" \
