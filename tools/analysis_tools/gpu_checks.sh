@@ -12,7 +12,8 @@
 #  4. tools/dist_train.sh, one process, nccl, 2 iterations of a tiny config on generated data;
 #  5. step 1's catravs run with the forward compiled as one graph (fullgraph): first step
 #     (the compilation) and step time, against the eager figure of step 1;
-#  6. catr_pvt_s4 with bfloat16 AMP; catr_pvt_avss in float32;
+#  6. catr_pvt_s4 with bfloat16 AMP; catr_pvt_avss in float32; catr_pvt_s4 AMP with
+#     channels_last; the train loader's clips/s with 4 and 8 workers;
 #  7. an AVSegFormer training step, if its configs exist.
 # Each step writes OUT_DIR/<name>.txt (what it printed); OUT_DIR/summary.txt collects the
 # figures. Every step has a timeout, and a step that would start after BUDGET_S seconds
@@ -24,7 +25,8 @@ OUT_DIR=${1:-${OUT:-work_dirs/gpu_checks}}
 mkdir -p "$OUT_DIR"
 PYTHON=${PYTHON:-python}
 BUDGET_S=${BUDGET_S:-400}
-[[ "${DRY_RUN:-0}" == 1 ]] && BUDGET_S=${BUDGET_S_DRY:-1200}
+TIMEOUT_SCALE=1  # a DRY_RUN on a small CPU: 6 times the time
+[[ "${DRY_RUN:-0}" == 1 ]] && BUDGET_S=${BUDGET_S_DRY:-2400} && TIMEOUT_SCALE=6
 SUMMARY="$OUT_DIR/summary.txt"
 BENCH=("$PYTHON" tools/analysis_tools/benchmark.py)
 S4=configs/catr/catr_pvt_s4.py
@@ -42,7 +44,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 } > "$SUMMARY" 2>&1
 
 run() {  # run NAME TIMEOUT_S COMMAND...: skipped once BUDGET_S has passed
-  local name=$1 limit=$2; shift 2
+  local name=$1 limit=$(($2 * TIMEOUT_SCALE)); shift 2
   local left=$((BUDGET_S - SECONDS))
   if (( left < 20 )); then
     echo "== $name: skipped (time budget of ${BUDGET_S}s spent)" | tee -a "$SUMMARY"
@@ -96,6 +98,15 @@ run s4_bf16_amp 60 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmu
   --amp --amp-dtype bfloat16 --json-out "$OUT_DIR/s4_bf16_amp.json"
 run avss_fp32_memory 60 "${BENCH[@]}" "$AVSS" "${DEV[@]}" --clips 2 "${AVSS_SHAPE[@]}" \
   --steps 2 --warmup 1 --json-out "$OUT_DIR/avss_fp32_memory.json"
+run s4_amp_channels_last 60 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
+  --amp --amp-dtype float16 --channels-last --json-out "$OUT_DIR/s4_amp_channels_last.json"
+# train loader clips/s with 4 and 8 workers (SynthAVS at 224 in the S4 layout; DRY_RUN: the
+# clips generated above)
+DATA_ARGS=(); [[ "${DRY_RUN:-0}" == 1 ]] && DATA_ARGS=(--data-root "$SYNTH")
+for workers in 4 8; do
+  run "s4_data_workers$workers" 60 "${BENCH[@]}" "$S4" --task data --workers "$workers" \
+    --steps 10 --warmup 2 "${DATA_ARGS[@]}" --json-out "$OUT_DIR/s4_data_workers$workers.json"
+done
 for cfg in configs/avsegformer/avsegformer_pvt_s4.py configs/avsegformer/*s4*.py; do
   if [[ -f "$cfg" ]]; then
     run avsegformer_amp 60 "${BENCH[@]}" "$cfg" "${DEV[@]}" --clips 2 --steps 3 --warmup 1 \
