@@ -89,8 +89,8 @@ run make_synth 40 "$PYTHON" tools/dataset_converters/make_synthavs.py --subset s
   --out "$SYNTH" --num-train 4 --num-val 2 --num-test 2 --size 32 --seed 0
 run dist_train_1proc 90 env PORT=$((29500 + RANDOM % 2000)) PYTHON="$PYTHON" \
   tools/dist_train.sh "$OUT_DIR/dist_tiny.py" 1 --work-dir "$OUT_DIR/dist_train"
-grep -hoE "backend'?: ?'?(nccl|gloo)|Epoch\(train\) *\[1\]\[2/2\].* loss: [0-9.]+" \
-  "$OUT_DIR/dist_train.txt" | sort -u | head -n 3 >> "$SUMMARY"
+grep -hoE "backend'?: ?'?(nccl|gloo)|Distributed training: (True|False)|Epoch\(train\) *\[1\]\[2/2\].* loss: [0-9.]+" \
+  "$OUT_DIR/dist_train_1proc.txt" | sort -u | head -n 4 >> "$SUMMARY"
 
 run s4_amp_compiled 200 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" "${STEPS[@]}" \
   --amp --amp-dtype float16 --compile --json-out "$OUT_DIR/s4_amp_compiled.json"
