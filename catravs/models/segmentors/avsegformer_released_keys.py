@@ -17,7 +17,7 @@ from torch import Tensor
 from catravs.models.backbones.pvt_v2 import convert_pvt_v2_to_timm
 
 __all__ = ['DEAD_KEYS', 'dead_key_reason', 'released_key_to_catravs',
-           'convert_released_state_dict', 'unwrap_checkpoint']
+           'convert_released_state_dict']
 
 #: (pattern, reason) of the released parameters that never get a gradient.
 DEAD_KEYS: tuple[tuple[str, str], ...] = (
@@ -84,18 +84,6 @@ def released_key_to_catravs(key: str) -> str:
         (name,) = convert_pvt_v2_to_timm({m[1]: None})
         return f'backbone.{name}'
     raise KeyError(f"unknown key '{key}': not a key of the released AVSegFormer model")
-
-
-def unwrap_checkpoint(obj: Mapping) -> dict[str, Tensor]:
-    """A released checkpoint's bare state dict: unwraps ``{'state_dict': ...}`` (and
-    ``{'model': ...}``) and strips a ``module.`` prefix (DataParallel)."""
-    for wrapper in ('state_dict', 'model'):
-        if wrapper in obj and isinstance(obj[wrapper], Mapping):
-            obj = obj[wrapper]
-            break
-    if obj and all(k.startswith('module.') for k in obj):
-        obj = {k[len('module.'):]: v for k, v in obj.items()}
-    return dict(obj)
 
 
 def convert_released_state_dict(state_dict: Mapping[str, Tensor]
