@@ -44,9 +44,9 @@ class FreezeModulesHook(Hook):
     frozen or not, so nothing has to be rebuilt at the switch. Under
     DistributedDataParallel, the wrapper must know all these parameters when it is built
     (they have to require gradients then, as they do unless the model freezes them
-    itself) and, while they are frozen, get none: set
-    ``model_wrapper_cfg=dict(type='MMDistributedDataParallel',
-    find_unused_parameters=True)``; the hook refuses a DDP run without it.
+    itself) and, while they are frozen, get none: set ``find_unused_parameters = True``
+    in the config (or in its ``model_wrapper_cfg``); the hook refuses a DDP run
+    without it.
 
     Args:
         unfreeze_at: first epoch (``by_epoch``) or iteration, 0-based, in which the
@@ -101,8 +101,8 @@ class FreezeModulesHook(Hook):
             raise RuntimeError(
                 'FreezeModulesHook: frozen modules get no gradient, which '
                 'DistributedDataParallel refuses unless it looks for unused parameters: '
-                "set model_wrapper_cfg=dict(type='MMDistributedDataParallel', "
-                'find_unused_parameters=True) in the config')
+                'set find_unused_parameters = True in the config (or in its '
+                'model_wrapper_cfg)')
         self._apply(runner, frozen)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
