@@ -1,13 +1,14 @@
 """Post-norm transformer layers with DETR-style position embeddings (batch first)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
-from .attention import AttentionImpl, ImplChoice, MultiheadAttention
 from . import dropout_ops
+from .attention import AttentionImpl, ImplChoice, MultiheadAttention
 
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
@@ -22,8 +23,12 @@ def residual_dropout(x: Tensor, dropout: nn.Dropout, impl: str) -> Tensor:
     return dropout_ops.dropout(x, dropout.p, dropout.training)
 
 
+Activation = Literal['relu', 'gelu']
+_ACTIVATIONS = {'relu': lambda: nn.ReLU(inplace=True), 'gelu': nn.GELU}
+
+
 class FFN(ImplChoice, nn.Module):
-    """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm).
+    """Linear -> ReLU (or GELU) -> dropout -> Linear, then residual and LayerNorm (post-norm).
 
     ``impl`` (set with :func:`.attention.set_attention_impl`): ``'sdpa'``, catravs' path,
     runs ReLU and dropout as one :func:`.dropout_ops.relu_dropout` that keeps only its
@@ -35,10 +40,14 @@ class FFN(ImplChoice, nn.Module):
     follows_attention_impl = True
 
     def __init__(self, d_model: int, dim_feedforward: int, dropout: float = 0.1,
-                 impl: AttentionImpl = 'sdpa') -> None:
+                 impl: AttentionImpl = 'sdpa', activation: Activation = 'relu') -> None:
         super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f'FFN activation must be one of {sorted(_ACTIVATIONS)}, '
+                             f'got {activation!r}')
+        self.activation = activation
         self.net = nn.Sequential(
-            nn.Linear(d_model, dim_feedforward), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(d_model, dim_feedforward), _ACTIVATIONS[activation](), nn.Dropout(dropout),
             nn.Linear(dim_feedforward, d_model))
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
@@ -48,6 +57,9 @@ class FFN(ImplChoice, nn.Module):
         """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
         if self.impl == 'reference':
             hidden = self.net(x)
+        elif self.activation == 'gelu':
+            linear1, _, hidden_dropout, linear2 = self.net
+            hidden = linear2(F.dropout(F.gelu(linear1(x)), hidden_dropout.p, self.training))
         else:
             linear1, _, hidden_dropout, linear2 = self.net
             hidden = linear2(dropout_ops.relu_dropout(linear1(x), hidden_dropout.p,
@@ -63,9 +75,10 @@ class AttentionLayer(nn.Module):
     ``key_value`` is ``query``. Positions are added to queries and keys only.
     """
 
-    def __init__(self, d_model: int, nhead: int, dropout: float = 0.1) -> None:
+    def __init__(self, d_model: int, nhead: int, dropout: float = 0.1,
+                 bias: bool = True) -> None:
         super().__init__()
-        self.attn = MultiheadAttention(d_model, nhead, dropout=dropout)
+        self.attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias)
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
 
@@ -102,15 +115,17 @@ class DecoderLayer(nn.Module):
     """Query self-attention, cross-attention to memory, FFN; post-norm (DETR).
 
     ``forward(tgt[N, Q, C], memory[N, S, C], query_pos[N, Q, C], memory_pos[N, S, C],
-    memory_padding_mask[N, S]) -> Tensor[N, Q, C]``.
+    memory_padding_mask[N, S]) -> Tensor[N, Q, C]``. ``activation``: the FFN's;
+    ``attn_bias``: biases of the attention projections.
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, activation: Activation = 'relu',
+                 attn_bias: bool = True) -> None:
         super().__init__()
-        self.self_attn = AttentionLayer(d_model, nhead, dropout)
-        self.cross_attn = AttentionLayer(d_model, nhead, dropout)
-        self.ffn = FFN(d_model, dim_feedforward, dropout)
+        self.self_attn = AttentionLayer(d_model, nhead, dropout, attn_bias)
+        self.cross_attn = AttentionLayer(d_model, nhead, dropout, attn_bias)
+        self.ffn = FFN(d_model, dim_feedforward, dropout, activation=activation)
 
     def forward(self, tgt: Tensor, memory: Tensor, query_pos: Optional[Tensor] = None,
                 memory_pos: Optional[Tensor] = None,
