@@ -15,7 +15,7 @@ _base_ = [
     '../_base_/schedules/avsegformer_adamw.py', '../_base_/default_runtime.py'
 ]
 
-model = dict(num_classes=71)
+model = dict(task='semantic', num_classes=71)
 freeze_epochs = 0
 train_cfg = dict(val_begin=11, val_interval=2)
 custom_hooks = [dict(type='FreezeModulesHook', unfreeze_at=freeze_epochs,
