@@ -108,8 +108,8 @@ def test_pipelines_give_the_released_sizes(subset):
 @pytest.mark.parametrize('name', ['avsegformer_r50_s4', 'avsegformer_pvt_avss'])
 def test_builds_and_trains_a_reduced_step_with_the_backbone_frozen(name, make_batch):
     """One model per backbone (PVT-v2-b5 + VGGish: 186 M parameters; 1-2.5 min each on a
-    busy 2-core CPU), 1 clip x 2 frames x 64 x 64: finite loss; with the hook's freezing, the backbone and VGGish get no
-    gradient and everything else does."""
+    busy 2-core CPU), 1 clip x 2 frames x 64 x 64: finite loss; with the hook's freezing,
+    the backbone and VGGish get no gradient and everything else does."""
     cfg = load(name)
     torch.manual_seed(0)
     model = MODELS.build(strip_pretrained(cfg.model))
