@@ -150,3 +150,45 @@ def test_train_then_test_tool(tmp_path, subset):
     if subset == 'avss':
         assert 'mIoU(avsbench)' in scalars
     assert 'Epoch(test)' in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('task', ['binary', 'semantic'])
+def test_benchmark_measures_the_tiny_model(task, monkeypatch):
+    """benchmark.py's train step on the tiny AVSegFormer: the synthetic batch follows the
+    built model's task (semantic labels reach the cross-entropy: a binary batch would
+    hold class 1 only)."""
+    from mmengine.config import Config
+
+    from catravs.utils import benchmarking
+    cfg = Config.fromfile(CONFIG)
+    if task == 'semantic':
+        cfg.merge_from_dict({'model.task': 'semantic', 'model.num_classes': 5})
+    seen = {}
+    original = benchmarking.synthetic_batch
+
+    def spy(model, *args, **kwargs):
+        batch = original(model, *args, **kwargs)
+        seen['labels'] = torch.cat([s.gt_masks.flatten() for s in batch['data_samples']])
+        return batch
+
+    monkeypatch.setattr(benchmarking, 'synthetic_batch', spy)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = benchmarking.measure_model(cfg, 'train', 'cpu', 1, (2, 32, 32), 1, 0)
+    finally:
+        torch.set_num_threads(threads)
+    assert result['step_s'] > 0 and result['peak_bytes'] > 0
+    classes = set(seen['labels'].unique().tolist()) - {0, 255}
+    assert classes == {1} if task == 'binary' else (classes and max(classes) <= 4)
+
+
+def test_segmentation_task_reads_task_or_num_classes():
+    from catravs.utils.segmentation_task import segmentation_task
+    assert segmentation_task(dict(task='semantic', num_classes=71)) == 'semantic'
+    assert segmentation_task(dict(num_classes=71)) == 'semantic'
+    assert segmentation_task(dict(num_classes=1)) == 'binary'
+    with pytest.raises(ValueError, match='task'):
+        segmentation_task(dict(task='panoptic'))
+    with pytest.raises(ValueError, match='neither task nor num_classes'):
+        segmentation_task(dict())
