@@ -33,6 +33,9 @@ def test_model_index_imports_existing_metafiles():
     assert 'configs/avsegformer/metafile.yml' in index['Import']
     for path in index['Import']:
         assert osp.isfile(osp.join(REPO_ROOT, path)), path
+        for model in load_yaml(osp.join(REPO_ROOT, path))['Models']:
+            assert osp.isfile(osp.join(REPO_ROOT, model['Config'])), (path, model['Config'])
+            assert model['Name'] == osp.splitext(osp.basename(model['Config']))[0]
 
 
 def test_every_released_checkpoint_is_listed_with_its_published_scores():
