@@ -24,7 +24,7 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
-from .segmentation_task import num_output_classes, segmentation_task
+from catravs.utils.segmentation_task import num_output_classes, segmentation_task
 
 Path = Literal['ours', 'reference']
 GiB = 1024 ** 3

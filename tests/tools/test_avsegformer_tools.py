@@ -159,7 +159,7 @@ def test_benchmark_measures_the_tiny_model(task, monkeypatch):
     hold class 1 only)."""
     from mmengine.config import Config
 
-    from catravs.utils import benchmarking
+    from catravs.analysis import benchmarking
     cfg = Config.fromfile(CONFIG)
     if task == 'semantic':
         cfg.merge_from_dict({'model.task': 'semantic', 'model.num_classes': 5})
