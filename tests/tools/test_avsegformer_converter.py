@@ -70,17 +70,22 @@ def test_module_prefix_and_state_dict_wrapper_are_accepted(tmp_path, capsys):
     assert code == 0, err
 
 
-@pytest.mark.parametrize('key, named', [
-    ('head.transformer.encoder.layers.3.linear1.weight', 'neck.layers.3.ffn.net.0.weight'),
-    ('vggish.embeddings.4.bias', 'audio_encoder.embeddings.4.bias'),
-    ('backbone.block2.1.attn.kv.weight', 'backbone.stages.1.blocks.1.attn.kv.weight'),
+@pytest.mark.parametrize('config, key, named', [
+    ('s4_pvt', 'head.transformer.encoder.layers.3.linear1.weight',
+     'neck.layers.3.ffn.net.0.weight'),
+    ('s4_pvt', 'head.query_generator.layers.0.norm3.bias',
+     'decoder.query_generator.layers.0.ffn.norm.bias'),
+    ('s4_pvt', 'vggish.embeddings.4.bias', 'audio_encoder.embeddings.4.bias'),
+    ('s4_pvt', 'backbone.block2.1.mlp.dwconv.dwconv.weight',
+     'backbone.stages.1.blocks.1.mlp.dwconv.weight'),
+    ('s4_r50', 'backbone.layer4_1.2.bn3.running_var', 'backbone.layer4.2.bn3.running_var'),
 ])
-def test_a_key_left_out_fails_and_is_named(tmp_path, capsys, key, named):
-    state = meta_state_dict('s4_pvt')
+def test_a_key_left_out_fails_and_is_named(tmp_path, capsys, config, key, named):
+    state = meta_state_dict(config)
     del state[key]
     code, out, err, dst = convert(tmp_path, state, capsys)
     assert code == 1 and not osp.exists(dst)
-    assert f'missing key {named}' in err, err
+    assert f'missing key {key} (catravs: {named})' in err, err
 
 
 def test_a_wrong_shape_fails_and_is_named(tmp_path, capsys):
@@ -88,7 +93,8 @@ def test_a_wrong_shape_fails_and_is_named(tmp_path, capsys):
     state['head.fusion_block.proj.weight'] = torch.empty(256, 128, device='meta')
     code, out, err, dst = convert(tmp_path, state, capsys)
     assert code == 1 and not osp.exists(dst)
-    assert 'wrong shape for fusion.proj.weight: [256, 128]' in err, err
+    assert ('wrong shape for head.fusion_block.proj.weight (catravs: fusion.proj.weight): '
+            '[256, 128], the model has [256, 256]') in err, err
 
 
 def test_an_unknown_key_fails_and_is_named(tmp_path, capsys):
@@ -104,7 +110,7 @@ def test_a_pvt_key_in_a_resnet_checkpoint_is_unexpected(tmp_path, capsys):
     state['backbone.norm1.weight'] = torch.empty(64, device='meta')
     code, out, err, dst = convert(tmp_path, state, capsys)
     assert code == 1 and not osp.exists(dst)
-    assert 'unexpected key backbone.stages.0.norm.weight' in err, err
+    assert 'unexpected key backbone.norm1.weight (catravs: backbone.stages.0.norm.weight)' in err
 
 
 @pytest.mark.slow

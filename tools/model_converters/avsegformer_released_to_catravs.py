@@ -23,6 +23,7 @@ from mmengine.config import Config  # noqa: E402
 from catravs.engine.checkpoint_io import atomic_torch_save  # noqa: E402
 from catravs.models.backbones.pretrained import load_state_dict_file  # noqa: E402
 from catravs.models.segmentors.avsegformer_released_keys import (  # noqa: E402
+    catravs_key_to_released,
     convert_released_state_dict,
 )
 from catravs.registry import MODELS  # noqa: E402
@@ -52,11 +53,15 @@ def target_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:
 
 
 def check(converted: dict, shapes: dict) -> list[str]:
-    """Problems that would stop a strict load, each naming its key."""
-    problems = [f'missing key {k} (shape {list(v)})' for k, v in shapes.items()
+    """Problems that would stop a strict load, each naming its released and catravs key."""
+    def name(key: str) -> str:
+        return f'{catravs_key_to_released(key)} (catravs: {key})'
+
+    problems = [f'missing key {name(k)}, shape {list(v)}' for k, v in shapes.items()
                 if k not in converted]
-    problems += [f'unexpected key {k}' for k in converted if k not in shapes]
-    problems += [f'wrong shape for {k}: {list(converted[k].shape)}, the model has '
+    problems += [f'unexpected key {name(k)}: the config\'s model has no such parameter'
+                 for k in converted if k not in shapes]
+    problems += [f'wrong shape for {name(k)}: {list(converted[k].shape)}, the model has '
                  f'{list(shapes[k])}' for k in converted
                  if k in shapes and tuple(converted[k].shape) != shapes[k]]
     return problems
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f'error: {args.src}: {problem} (released key names: see '
                   'catravs/models/segmentors/avsegformer_released_keys.py)', file=sys.stderr)
-        print('nothing written', file=sys.stderr)
+            print(f'nothing written ({len(problems)} problems)', file=sys.stderr)
         return 1
     for reason, count in Counter(dropped.values()).items():
         print(f'dropped {count:4d} dead keys: {reason}')

@@ -29,7 +29,8 @@ class IoUMixLoss(BaseLoss):
       the sigmoid (``eps`` = 0.001 + 0.001 as released); K > 1: cross-entropy averaged
       over the frame's valid pixels.
     * ``loss_mix``: the same dice on the channel mean of the mask feature, bilinearly
-      resized to the label size, against ``gt > 0``.
+      resized to the label size (unless it is there already: the segmentor passes the
+      mean, cropped and resized like the logits), against ``gt > 0``.
     """
 
     def __init__(self, iou_weight: float = 1.0, mix_weight: float = 0.1,
@@ -54,7 +55,8 @@ class IoUMixLoss(BaseLoss):
             ce = F.cross_entropy(logits, gt.masked_fill(~valid, 0), reduction='none')
             iou = (ce * valid).flatten(1).sum(-1) / valid.flatten(1).sum(-1).clamp(min=1)
         mean = mask_feature.mean(1, keepdim=True)
-        mean = F.interpolate(mean, size=gt.shape[-2:], mode='bilinear', align_corners=False)
+        if mean.shape[-2:] != gt.shape[-2:]:
+            mean = F.interpolate(mean, size=gt.shape[-2:], mode='bilinear', align_corners=False)
         mix = self._dice(mean[:, 0], (gt > 0) & valid, valid)
         return dict(loss_iou=self.iou_weight * (iou * weights).sum() / total,
                     loss_mix=self.mix_weight * (mix * weights).sum() / total)

@@ -133,8 +133,10 @@ class AVSegFormer(BaseAVSegmentor):
             clip = slice(i * t, (i + 1) * t)
             gt = sample.gt_masks.to(logits.device)
             scores = to_label_size(logits[clip], sample, pad_shape)
+            # the mix loss's channel mean, at the label size (cropped like the logits)
+            mean = to_label_size(mask_feature[clip].mean(1, keepdim=True), sample, pad_shape)
             weights = sample.annotated.to(logits.device).float()
-            terms = self.criterion(scores, mask_feature[clip], gt, weights)
+            terms = self.criterion(scores, mean, gt, weights)
             n = float(weights.sum())
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * max(n, 1e-12)

@@ -17,7 +17,7 @@ from torch import Tensor
 from catravs.models.backbones.pvt_v2 import convert_pvt_v2_to_timm
 
 __all__ = ['DEAD_KEYS', 'dead_key_reason', 'released_key_to_catravs',
-           'convert_released_state_dict']
+           'catravs_key_to_released', 'convert_released_state_dict']
 
 #: (pattern, reason) of the released parameters that never get a gradient.
 DEAD_KEYS: tuple[tuple[str, str], ...] = (
@@ -37,12 +37,11 @@ _DECODER = {'self_attn.': 'self_attn.attn.', 'norm1.': 'self_attn.norm.',
 _GENERATOR = {'self_attn.': 'self_attn.attn.', 'norm1.': 'self_attn.norm.',
               'cross_attn.': 'cross_attn.attn.', 'norm2.': 'cross_attn.norm.',
               'ffn.0.': 'ffn.net.0.', 'ffn.2.': 'ffn.net.3.', 'norm3.': 'ffn.norm.'}
-#: (pattern of a layer's key, catravs prefix, renaming of the rest)
+#: (released prefix of a layer's keys, catravs prefix, renaming of the rest)
 _LAYERS = (
-    (r'^head\.transformer\.encoder\.layers\.(\d+)\.(.+)$', 'neck.layers', _ENCODER),
-    (r'^head\.transformer\.decoder\.layers\.(\d+)\.(.+)$', 'decoder.layers', _DECODER),
-    (r'^head\.query_generator\.layers\.(\d+)\.(.+)$', 'decoder.query_generator.layers',
-     _GENERATOR),
+    ('head.transformer.encoder.layers', 'neck.layers', _ENCODER),
+    ('head.transformer.decoder.layers', 'decoder.layers', _DECODER),
+    ('head.query_generator.layers', 'decoder.query_generator.layers', _GENERATOR),
 )
 #: (pattern, replacement) of the other live keys, tried in order.
 _PLAIN = (
@@ -70,8 +69,8 @@ def dead_key_reason(key: str) -> str | None:
 
 def released_key_to_catravs(key: str) -> str:
     """The catravs key of a live released key; ``KeyError`` naming an unknown one."""
-    for pattern, prefix, table in _LAYERS:
-        m = re.match(pattern, key)
+    for released, prefix, table in _LAYERS:
+        m = re.match(re.escape(released) + r'\.(\d+)\.(.+)$', key)
         if m:
             for old, new in table.items():
                 if m[2].startswith(old):
@@ -84,6 +83,38 @@ def released_key_to_catravs(key: str) -> str:
         (name,) = convert_pvt_v2_to_timm({m[1]: None})
         return f'backbone.{name}'
     raise KeyError(f"unknown key '{key}': not a key of the released AVSegFormer model")
+
+
+#: (catravs pattern, released replacement): the inverse of _PLAIN and of the PVT renaming
+_INVERSE = (
+    (r'^audio_encoder\.(.+)$', r'vggish.\1'),
+    (r'^neck\.((in_proj|lateral_conv|out_conv)\..+|level_embed)$', r'head.\1'),
+    (r'^decoder\.(query_generator\.query\.weight|learnable_query\.weight)$', r'head.\1'),
+    (r'^fusion\.(.+)$', r'head.fusion_block.\1'),
+    (r'^backbone\.layer([34])\.(.+)$', r'backbone.layer\1_1.\2'),
+    (r'^backbone\.patch_embed\.(.+)$', r'backbone.patch_embed1.\1'),
+    (r'^backbone\.stages\.(\d)\.downsample\.(.+)$',
+     lambda m: f'backbone.patch_embed{int(m[1]) + 1}.{m[2]}'),
+    (r'^backbone\.stages\.(\d)\.norm\.(.+)$',
+     lambda m: f'backbone.norm{int(m[1]) + 1}.{m[2]}'),
+    (r'^backbone\.stages\.(\d)\.blocks\.(\d+)\.(.+)$',
+     lambda m: (f'backbone.block{int(m[1]) + 1}.{m[2]}.'
+                + m[3].replace('mlp.dwconv.', 'mlp.dwconv.dwconv.'))),
+)
+
+
+def catravs_key_to_released(key: str) -> str | None:
+    """The released key that maps to catravs' ``key`` (for messages), or None."""
+    for released, prefix, table in _LAYERS:
+        m = re.match(re.escape(prefix) + r'\.(\d+)\.(.+)$', key)
+        if m:
+            for old, new in sorted(table.items(), key=lambda item: -len(item[1])):
+                if m[2].startswith(new):
+                    return f'{released}.{m[1]}.{old}{m[2][len(new):]}'
+    for pattern, repl in _INVERSE:
+        if re.match(pattern, key):
+            return re.sub(pattern, repl, key)
+    return key  # audio_proj.*, head.mlp.*, head.fc.*, the ResNet stem and layer1-2
 
 
 def convert_released_state_dict(state_dict: Mapping[str, Tensor]

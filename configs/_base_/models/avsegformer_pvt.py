@@ -10,6 +10,14 @@
 #     config gives T); S4 supervises the annotated frames the data samples mark.
 # The backbone is frozen for the released configs' first epochs by a hook (leaf configs);
 # its BatchNorm-free PVT / the ResNet-50's BatchNorm train in train mode as released.
+# Where the released code is broken, this model computes what was meant: the CrossModalMixer
+# works at B*T = 1 (the released squeeze() fails there), and each clip keeps its own audio
+# (the released AVSS loader's wav paths stop matching the frames on more than one GPU).
+# Padded frames (valid_frames off) get zero features, logits and mask feature, and the loss
+# counts only annotated frames (annotated_frames; 255 = not annotated), as the released
+# vid_temporal_mask_flag / gt_temporal_mask_flag do.
+# State dict: backbone.*, audio_encoder.*, audio_proj.*, neck.*, decoder.*, fusion.*, head.*;
+# tools/model_converters/avsegformer_released_to_catravs.py maps the released checkpoints.
 d_model = 256
 model = dict(
     type='AVSegFormer',
