@@ -4,7 +4,6 @@ configs/_base_/models/avsegformer_pvt.py and the real VGGish; a tiny backbone st
 PVT-v2-b5 (tested on its own) to keep the trace short."""
 from __future__ import annotations
 
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -16,8 +15,6 @@ from catravs.registry import MODELS
 from tests.conftest import REPO_ROOT
 
 CONFIG = osp.join(REPO_ROOT, 'configs', '_base_', 'models', 'avsegformer_pvt.py')
-#: the CPU lean attention/dropout path is still torch.compiler.disable'd (issue 19)
-LEAN_PATH_BREAKS = importlib.util.find_spec('catravs.models.utils.dropout_ops') is not None
 
 
 @pytest.fixture(scope='module')
@@ -45,19 +42,17 @@ def explain(model, mode: str):
 
 @pytest.mark.parametrize('mode', ['train', 'eval'])
 def test_forward_is_one_graph_on_the_stock_path(model, mode):
-    """Stock PyTorch modules everywhere (attention impl 'reference': nn.Dropout and
-    nn.MultiheadAttention's own forward): AVSegFormer's own code breaks no graph."""
+    """Attention impl 'reference' (nn.Dropout and nn.MultiheadAttention's own forward)."""
     set_attention_impl(model, 'reference')
     result = explain(model, mode)
     assert result.graph_break_count == 0, [r.reason for r in result.break_reasons]
     assert result.graph_count == 1
 
 
-@pytest.mark.xfail(LEAN_PATH_BREAKS, strict=True,
-                   reason="issue 19: the default attention/dropout path calls "
-                          "torch.compiler.disable'd functions")
 @pytest.mark.parametrize('mode', ['train', 'eval'])
 def test_forward_is_one_graph_on_the_default_path(model, mode):
+    """Impl 'catravs', the configs' default: under compile the CPU lean path gives way
+    to SDPA and nn.Dropout (issue 19), in train mode too."""
     set_attention_impl(model, _default_impl())
     result = explain(model, mode)
     assert result.graph_break_count == 0, [r.reason for r in result.break_reasons]

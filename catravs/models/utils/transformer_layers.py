@@ -35,7 +35,8 @@ class FFN(ImplChoice, nn.Module):
     except where :func:`.cpu_lean.active` says so (eager CPU training), where ReLU and
     dropout are one :func:`.cpu_lean.relu_dropout` that keeps only its output for
     backward (one hidden-size tensor instead of three) and the residual dropout is
-    :func:`.cpu_lean.dropout` (the mask's bits). Same parameters.
+    :func:`.cpu_lean.dropout` (the mask's bits). Same parameters. ``activation='gelu'``
+    (AVSegFormer) always runs the modules of ``net``.
     """
 
     follows_attention_impl = True
