@@ -47,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--allow-silent', action='store_true',
                         help='run a video without soundtrack with silence as its audio')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out-dir')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load a checkpoint that lacks some weights of the model (they keep '
+                        'their initial values); by default that stops the run, naming the keys')
     parser.add_argument('--batch-size', type=int, default=1, help='clips per forward pass')
     args = parser.parse_args(argv)
     if args.fps < 1:
@@ -138,7 +141,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     if args.checkpoint is None:
         warnings.warn('no checkpoint given: the model runs with its initial (untrained) '
                       'weights, so the masks mean nothing', stacklevel=1)
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    model = init_model(cfg, args.checkpoint, device=args.device, strict=not args.allow_partial)
     T, _ = test_pipeline_of(cfg, from_arrays=True)
     N = args.fps
     semantic = cfg.model.get('task', 'binary') == 'semantic'
