@@ -50,7 +50,8 @@ def checkpoint_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, Tensor]:
 
 
 def check_state_dict_fits(model: nn.Module, state_dict: Mapping[str, Tensor], source: str,
-                          hint: str = PARTIAL_HINT) -> None:
+                          hint: str = PARTIAL_HINT,
+                          origins: Optional[Mapping[str, str]] = None) -> None:
     """Raise unless ``state_dict`` sets every weight of ``model``, and nothing else.
 
     Works on a model built on the ``meta`` device. BatchNorm's
@@ -61,6 +62,8 @@ def check_state_dict_fits(model: nn.Module, state_dict: Mapping[str, Tensor], so
         state_dict: keys in the model's naming.
         source: the file (or what produced the dict), named in the message.
         hint: what to do about it, appended to the message.
+        origins: a converter's map from each key to the key it came from in
+            ``source``; the message names both.
 
     Raises:
         CheckpointMismatchError: naming every missing key (left at its initial
@@ -69,6 +72,14 @@ def check_state_dict_fits(model: nn.Module, state_dict: Mapping[str, Tensor], so
     if is_model_wrapper(model):
         model = model.module
     report, mismatched = compare_state_dict(model, state_dict)
+    origins = origins or {}
+
+    def named(entry: str) -> str:
+        key = entry.split(':', 1)[0]
+        return f'{entry} (from {origins[key]})' if origins.get(key, key) != key else entry
+
+    mismatched = [named(e) for e in mismatched]
+    report.unexpected = [named(k) for k in report.unexpected]
     problems = []
     if report.missing:
         problems.append(f'{len(report.missing)} weights missing (they would keep their '
