@@ -147,7 +147,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     semantic = cfg.model.get('task', 'binary') == 'semantic'
     reader = SoundtrackReader(args.video) if has_audio else None
     rate = reader.sample_rate if reader else 16000
-    writer, rows = None, []
+    writer, rows, silent = None, [], []
     n_clips = n_frames = 0
     started = time.perf_counter()
     for sub in ('masks', 'overlays'):
@@ -166,7 +166,11 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             else:
                 wave = np.zeros(T * rate, np.float32)
             sample = inference_model(model, [f.image for f in clip], audio=(wave, rate),
-                                     batch_size=args.batch_size)[0]
+                                     batch_size=args.batch_size, first_clip=n_clips,
+                                     start_seconds=chunk * T + j / N)[0]
+            if reader is not None and sample.metainfo.get('audio_silence'):
+                silent.append(dict(clip=n_clips, start_s=round(chunk * T + j / N, 3),
+                                   end_s=round(clip[-1].second + 1 + j / N, 3)))
             n_clips += 1
             for t, f in enumerate(clip):
                 outputs.append((f, sample.pred_masks[t].numpy()))
@@ -219,6 +223,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
                    device=args.device, masks_per_second=N, frames_per_clip=T,
                    clips=n_clips, frames=n_frames, video_seconds=rows[-1][1] + 1,
                    audio='soundtrack' if has_audio else 'silence (--allow-silent)',
+                   silent_clips=silent,
                    elapsed_seconds=round(elapsed, 3),
                    frames_per_second=round(n_frames / max(elapsed, 1e-9), 3))
     with open(osp.join(tmp, 'summary.json'), 'w') as fh:
