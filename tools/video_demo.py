@@ -212,6 +212,9 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             reader.close()
         if writer is not None:
             writer.close()
+    if n_frames == 0 and duration >= 1:
+        raise DemoError(f'{args.video}: no frame could be decoded, though the file says it '
+                        f'lasts {duration:.2f} s: its video data is damaged')
     if n_frames == 0:
         raise DemoError(f'{args.video} is shorter than one second ({duration:.2f} s): no frame '
                         'to sample (one frame per second of audio)')

@@ -125,10 +125,19 @@ def test_silent_video_needs_allow_silent(tmp_path, capsys):
     assert 'silence' in json.load(open(osp.join(out_dir, 'summary.json')))['audio']
 
 
-@pytest.mark.parametrize('case', ['missing', 'unreadable', 'short', 'config', 'no_video'])
+@pytest.mark.parametrize('case', ['missing', 'unreadable', 'short', 'config', 'no_video',
+                                  'empty', 'damaged_data'])
 def test_bad_inputs_name_the_file_and_leave_nothing(case, tmp_path, capsys):
     video, config = str(tmp_path / 'clip.mp4'), CONFIG
-    if case == 'unreadable':
+    if case == 'empty':  # 0 bytes
+        open(video, 'wb').close()
+    elif case == 'damaged_data':  # Matroska: the header is intact, the data after it random
+        video = write_video(str(tmp_path / 'clip.mkv'), make_frames(6, 10), 10, tone(6))
+        with open(video, 'r+b') as f:
+            size = f.seek(0, 2)
+            f.seek(4096)
+            f.write(np.random.default_rng(0).integers(0, 256, size - 4096, np.uint8).tobytes())
+    elif case == 'unreadable':
         with open(video, 'wb') as f:
             f.write(b'\x00not a video\x17' * 100)
     elif case == 'short':
@@ -146,7 +155,8 @@ def test_bad_inputs_name_the_file_and_leave_nothing(case, tmp_path, capsys):
     named = config if case == 'config' else video
     assert 'video_demo: error: ' in log and named in log, log
     expected = dict(missing='not found', unreadable='cannot read', short='shorter than one second',
-                    config='not a catravs model config', no_video='no video stream')[case]
+                    config='not a catravs model config', no_video='no video stream',
+                    empty='cannot read', damaged_data='video data is damaged')[case]
     assert expected in log, log
     assert sorted(os.listdir(tmp_path)) == [osp.basename(video)] * (case != 'missing')
 
