@@ -213,8 +213,8 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
         if writer is not None:
             writer.close()
     if n_frames == 0 and duration >= 1:
-        raise DemoError(f'{args.video}: no frame could be decoded, though the file says it '
-                        f'lasts {duration:.2f} s: its video data is damaged')
+        raise DemoError(f'{args.video}: decoding gave less than one second of frames, though the '
+                        f'file says it lasts {duration:.2f} s: its video data is damaged')
     if n_frames == 0:
         raise DemoError(f'{args.video} is shorter than one second ({duration:.2f} s): no frame '
                         'to sample (one frame per second of audio)')
