@@ -87,6 +87,15 @@ def test_demo_cli_two_masks_per_second(video, tmp_path):
     assert '4 clips, 13 frames' in proc.stdout and 'frames/s' in proc.stdout
     assert 'frame/s]' in proc.stderr  # the progress bar
     check_outputs(out_dir, 13)  # second 6 of pass 1 would end past the video
+    # the sampling rule, by hand: at 10 frames per second the last frame before k + 1 s is
+    # at k + 0.9 s (pass 0); pass 1 (started 0.5 s later) takes the last before k + 1.5 s
+    with open(osp.join(out_dir, 'frames.csv')) as f:
+        rows = list(csv.DictReader(f))
+    expected = sorted([(k, 0, k + 0.9) for k in range(7)] + [(k, 1, k + 1.4) for k in range(6)],
+                      key=lambda r: (r[0], r[1]))
+    assert [(int(r['second']), int(r['pass'])) for r in rows] == [e[:2] for e in expected]
+    np.testing.assert_allclose([float(r['time_s']) for r in rows], [e[2] for e in expected],
+                               atol=1e-3)
 
 
 def test_demo_writes_one_mask_and_overlay_per_second(video, tmp_path, capsys):
@@ -97,6 +106,9 @@ def test_demo_writes_one_mask_and_overlay_per_second(video, tmp_path, capsys):
     check_outputs(out_dir, 7)
     summary = json.load(open(osp.join(out_dir, 'summary.json')))
     assert summary['clips'] == 2 and summary['frames_per_clip'] == 5
+    with open(osp.join(out_dir, 'frames.csv')) as f:  # the last frame of each second
+        times = [float(r['time_s']) for r in csv.DictReader(f)]
+    np.testing.assert_allclose(times, [k + 0.9 for k in range(7)], atol=1e-3)
     # overlays draw the prediction on the sampled frame (the last frame of each second)
     frames = make_frames(7, 10)
     for i in range(7):
