@@ -2,9 +2,9 @@
 import pytest
 import torch.nn as nn
 
+from catravs.analysis.module_listing import list_registered
 from catravs.models import build_model_part, registered_in_category
 from catravs.registry import MODEL_PART_CATEGORIES, MODELS, category_of
-from catravs.utils.module_listing import list_registered
 
 
 def test_every_category_has_a_base_and_members():

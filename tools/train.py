@@ -8,8 +8,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from catravs.utils.tool_setup import (  # noqa: E402
-    add_common_args, apply_resume, finish_distributed, load_config)
+from catravs.apis.runner_setup import add_common_args, apply_resume, finish_distributed, load_config  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

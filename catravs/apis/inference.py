@@ -9,9 +9,9 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from catravs.apis.config_loader import fromfile_with_plugins, import_plugins
+from catravs.apis.runner_setup import add_repo_root_to_path
 from catravs.utils.config_checks import check_top_level_keys
-from catravs.utils.plugin_errors import fromfile_with_plugins, import_plugins
-from catravs.utils.tool_setup import add_repo_root_to_path
 
 __all__ = ['load_config', 'init_model']
 
@@ -22,7 +22,7 @@ def load_config(config: str | os.PathLike | Config,
 
     The repository root goes on ``sys.path`` first, so that ``projects.*``
     plugins named in ``custom_imports`` import without PYTHONPATH; a plugin that
-    fails to import raises :class:`catravs.utils.plugin_errors.PluginImportError`.
+    fails to import raises :class:`catravs.apis.config_loader.PluginImportError`.
 
     Args:
         config: a config file or a :class:`Config` (its custom imports are

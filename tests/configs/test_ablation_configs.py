@@ -10,8 +10,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
+from catravs.analysis.complexity import strip_pretrained
 from catravs.registry import MODELS
-from catravs.utils.complexity import strip_pretrained
 from tests.conftest import REPO_ROOT
 
 ABLATIONS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', 'catr', 'ablations', 'catr_*.py')))

@@ -11,8 +11,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from catravs.analysis.complexity import strip_pretrained
 from catravs.registry import MODELS, TRANSFORMS
-from catravs.utils.complexity import strip_pretrained
 from tests.conftest import REPO_ROOT
 
 BACKBONES = ('r50', 'pvt')

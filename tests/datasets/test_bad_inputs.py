@@ -153,8 +153,8 @@ def test_misspelled_top_level_config_key_is_refused(tmp_path):
     import argparse
 
     from catravs.apis import load_config
+    from catravs.apis.runner_setup import load_config as tool_load_config
     from catravs.utils.config_checks import ConfigKeyError
-    from catravs.utils.tool_setup import load_config as tool_load_config
     from tests.conftest import REPO_ROOT
 
     config = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_tiny_synthavs.py')

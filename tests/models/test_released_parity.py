@@ -18,9 +18,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from catravs.models.segmentors.catr_released_keys import convert_released_state_dict
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
-from catravs.utils.released_catr import convert_released_state_dict
 from tests.conftest import REPO_ROOT
 
 FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'catr_released')
@@ -161,7 +161,7 @@ def test_outputs_losses_and_gradients_match_the_released_code(released):
 
 
 def _released_to_ours(key: str, converted: dict) -> str:
-    from catravs.utils.released_catr import released_key_to_catravs
+    from catravs.models.segmentors.catr_released_keys import released_key_to_catravs
     name = released_key_to_catravs(key)
     assert name in converted
     return name

@@ -17,8 +17,8 @@ import pytest
 from mmengine.registry import DefaultScope
 
 from catravs.apis import load_config
+from catravs.apis.config_loader import PluginImportError, fromfile_with_plugins, import_plugins
 from catravs.registry import MODELS
-from catravs.utils.plugin_errors import PluginImportError, fromfile_with_plugins, import_plugins
 
 from .conftest import clean_env
 

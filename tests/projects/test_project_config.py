@@ -9,9 +9,9 @@ import torch
 from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
 
+from catravs.analysis.module_listing import list_registered
 from catravs.apis import load_config
 from catravs.registry import MODELS
-from catravs.utils.module_listing import list_registered
 
 from .conftest import clean_env
 

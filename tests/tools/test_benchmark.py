@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from catravs.utils import bench_compare, benchmarking
+from catravs.analysis import bench_compare, benchmarking
 from tests.conftest import REPO_ROOT
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark.py')

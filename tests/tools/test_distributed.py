@@ -147,7 +147,7 @@ def test_dist_train_rejects_bad_arguments(args, env, message, tmp_path):
 def test_cpu_config_drops_sync_bn_and_refuses_slurm(dist_config, monkeypatch):
     import torch
 
-    from catravs.utils.tool_setup import load_config
+    from catravs.apis.runner_setup import load_config
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     args = argparse.Namespace(config=dist_config, cfg_options={'sync_bn': 'torch'},
                               launcher='none', work_dir=None, local_rank=0)
@@ -161,7 +161,7 @@ FINISH_SCRIPT = """
 import glob, sys
 import torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from catravs.utils.tool_setup import finish_distributed
+from catravs.apis.runner_setup import finish_distributed
 
 def gloo_threads():
     return sum(open(t + '/comm').read().startswith('pt_gloo')
@@ -189,7 +189,7 @@ def test_finish_distributed_stops_the_gloo_threads(tmp_path):
     """The tools end a distributed run with no gloo worker thread left for interpreter
     shutdown, where one made a finished rank abort (SIGABRT): the group is destroyed
     after the runner (in a reference cycle, holding the DDP wrapper) is freed."""
-    from catravs.utils.tool_setup import finish_distributed
+    from catravs.apis.runner_setup import finish_distributed
     finish_distributed()  # no group: nothing to do
     proc = subprocess.run([sys.executable, '-c', FINISH_SCRIPT, str(tmp_path / 'store')],
                           cwd=REPO_ROOT, env=single_thread_env(), capture_output=True,

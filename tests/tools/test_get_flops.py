@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from catravs.utils.complexity import (
+from catravs.analysis.complexity import (
     MODEL_PARTS,
     analyse_model,
     build_model_for_analysis,

@@ -11,9 +11,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from catravs.analysis.complexity import strip_pretrained
 from catravs.datasets.synthavs import make_synthavs
 from catravs.registry import MODELS
-from catravs.utils.complexity import strip_pretrained
 from tests.conftest import REPO_ROOT
 from tests.tools.test_train_test import run_tool
 

@@ -6,7 +6,7 @@
 [--mem-limit-gb G] [--cfg-options ...]``
 
 train / test: random weights, a synthetic batch, the median over N steps after the
-warm-up (see :mod:`catravs.utils.benchmarking`). ``--compare-reference`` measures the
+warm-up (see :mod:`catravs.analysis.benchmarking`). ``--compare-reference`` measures the
 released code's way of computing (``attn_impl='reference'``, float32, no checkpointing)
 and catravs' path with the given flags, each in a fresh process, alternating, and
 ends with ``speedup <S>x memory <M>x``. data: the config's train dataloader (workers,
@@ -107,8 +107,8 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     import torch
 
-    from catravs.utils import bench_compare, bench_data, benchmarking
-    from catravs.utils.tool_setup import add_repo_root_to_path
+    from catravs.analysis import bench_compare, bench_data, benchmarking
+    from catravs.apis.runner_setup import add_repo_root_to_path
     add_repo_root_to_path()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

@@ -47,8 +47,8 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     import torch
 
-    from catravs.utils.complexity import analyse_model, build_model_for_analysis, format_report
-    from catravs.utils.tool_setup import add_repo_root_to_path
+    from catravs.analysis.complexity import analyse_model, build_model_for_analysis, format_report
+    from catravs.apis.runner_setup import add_repo_root_to_path
 
     add_repo_root_to_path()
     cfg = Config.fromfile(args.config)

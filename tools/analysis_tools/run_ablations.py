@@ -31,7 +31,7 @@ from typing import Any
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO_ROOT)
 
-from catravs.utils.ablation_table import (  # noqa: E402,F401
+from catravs.analysis.ablation_table import (  # noqa: E402,F401
     MARK_END,
     MARK_START,
     format_duration,

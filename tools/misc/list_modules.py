@@ -11,7 +11,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmengine.config import Config  # noqa: E402
 
-from catravs.utils.module_listing import list_registered  # noqa: E402
+from catravs.analysis.module_listing import list_registered  # noqa: E402
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from catravs.engine.checkpoint_io import atomic_torch_save  # noqa: E402
 from catravs.engine.strict_loading import CheckpointMismatchError  # noqa: E402
 from catravs.models.backbones.pretrained import load_state_dict_file  # noqa: E402
-from catravs.utils.released_catr import convert_released_state_dict  # noqa: E402
+from catravs.models.segmentors.catr_released_keys import convert_released_state_dict  # noqa: E402
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')

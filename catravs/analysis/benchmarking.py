@@ -108,7 +108,7 @@ def prepare_model_cfg(model_cfg: dict, path: Path = 'ours', with_cp: bool = Fals
     where CATR takes it, every ``with_cp`` switched off. ``'ours'`` with
     ``with_cp``: activation checkpointing on in every part that takes it.
     """
-    from catravs.utils.complexity import strip_pretrained
+    from catravs.analysis.complexity import strip_pretrained
     model_cfg.update(strip_pretrained(model_cfg))
     if path == 'reference' and _accepts(model_cfg.get('type', ''), 'attn_impl'):
         model_cfg['attn_impl'] = 'reference'

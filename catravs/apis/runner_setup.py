@@ -11,8 +11,8 @@ from typing import Optional
 
 from mmengine.config import Config, DictAction
 
+from catravs.apis.config_loader import fromfile_with_plugins
 from catravs.utils.config_checks import check_top_level_keys
-from catravs.utils.plugin_errors import fromfile_with_plugins
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
