@@ -52,7 +52,7 @@ class CATR(BaseAVSegmentor):
         loss_resolution: ``'label'``: mask logits are resized (bilinear) to the
             label size before matching and losses (the released code);
             ``'prediction'``: the labels are resized (nearest) to the logits' grid.
-        attn_impl: ``'sdpa'`` or ``'reference'`` for every attention layer (see
+        attn_impl: ``'catravs'`` or ``'reference'`` for every attention layer (see
             :class:`catravs.models.utils.MultiheadAttention`; same function).
         test_cfg: ``mask_threshold`` (binary tasks, default 0.5).
         non_finite: ``'raise'`` or ``'skip'`` a step with a non-finite loss or
@@ -63,7 +63,7 @@ class CATR(BaseAVSegmentor):
                  decoder: dict, head: dict, criterion: dict, task: Task = 'binary',
                  num_classes: int = 1, d_model: int = 256, token_level: int = 1,
                  audio_dropout: float = 0.1, loss_resolution: LossResolution = 'prediction',
-                 attn_impl: AttentionImpl = 'sdpa', test_cfg: Optional[dict] = None,
+                 attn_impl: AttentionImpl = 'catravs', test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not

@@ -1,10 +1,10 @@
+from .activation_checkpoint import checkpointed
 from .attention import (
                         ATTENTION_IMPLS,
                         AttentionImpl,
                         MultiheadAttention,
                         set_attention_impl,
 )
-from .activation_checkpoint import checkpointed
 from .positional_encoding import frame_position_embedding, sine_position_embedding
 from .transformer_layers import FFN, MLP, AttentionLayer, DecoderLayer, EncoderLayer
 

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .lean_attention import dropout_attention
+from . import cpu_lean
 
-AttentionImpl = Literal['sdpa', 'reference']
-ATTENTION_IMPLS = ('sdpa', 'reference')
+AttentionImpl = Literal['catravs', 'reference']
+ATTENTION_IMPLS = ('catravs', 'reference')
 
 
 class ImplChoice:
-    """Mixin: an ``impl`` attribute (``'sdpa'`` or ``'reference'``) that is checked on
+    """Mixin: an ``impl`` attribute (``'catravs'`` or ``'reference'``) that is checked on
     every assignment, so a wrong name fails where it is set."""
 
     @property
@@ -34,11 +33,11 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
     so checkpoints move between the two. ``impl`` chooses how the attention is
     computed; both give the same function (tests compare outputs and gradients):
 
-    * ``'sdpa'``: ``F.scaled_dot_product_attention`` (flash / memory-efficient
-      kernels where the device has them); no attention weights are kept. Training
-      with dropout on the CPU, where no fused kernel takes dropout, goes through
-      :func:`.lean_attention.dropout_attention` (softmax output and the mask's
-      bits kept: 4 1/8 bytes per weight instead of 12).
+    * ``'catravs'``: ``F.scaled_dot_product_attention`` with ``dropout_p`` (flash /
+      memory-efficient kernels with in-kernel dropout where the device has them); no
+      attention weights are kept. Where :func:`.cpu_lean.active` says so (eager
+      training with dropout on the CPU, where no fused kernel takes dropout):
+      :func:`.cpu_lean.dropout_attention` (4 1/8 bytes kept per weight, not 12).
     * ``'reference'``: ``nn.MultiheadAttention.forward`` with materialised,
       returned attention weights: how the released CATR code computes.
 
@@ -47,7 +46,7 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
-                 impl: AttentionImpl = 'sdpa') -> None:
+                 impl: AttentionImpl = 'catravs') -> None:
         super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True)
         self.impl = impl
 
@@ -67,9 +66,8 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
 
         q, k, v = split(query, w_q, b_q), split(key, w_k, b_k), split(value, w_v, b_v)
         dropout_p = self.dropout if self.training else 0.0
-        if dropout_p > 0.0 and q.device.type == 'cpu':
-            # no fused CPU kernel takes dropout: keep 4 1/8 bytes per weight, not 12
-            out = dropout_attention(q, k, v, dropout_p, key_padding_mask)
+        if cpu_lean.active(q, dropout_p, self.training):
+            out = cpu_lean.dropout_attention(q, k, v, dropout_p, key_padding_mask)
         else:
             mask = None
             if key_padding_mask is not None:

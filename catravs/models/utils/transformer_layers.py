@@ -6,8 +6,8 @@ from typing import Optional
 import torch.nn as nn
 from torch import Tensor
 
+from . import cpu_lean
 from .attention import AttentionImpl, ImplChoice, MultiheadAttention
-from . import dropout_ops
 
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
@@ -15,27 +15,29 @@ def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
 
 
 def residual_dropout(x: Tensor, dropout: nn.Dropout, impl: str) -> Tensor:
-    """``dropout(x)`` before a residual sum: the ``nn.Dropout`` module on the
-    ``'reference'`` path, :func:`.dropout_ops.dropout` (the mask's bits kept) otherwise."""
-    if impl == 'reference':
-        return dropout(x)
-    return dropout_ops.dropout(x, dropout.p, dropout.training)
+    """``dropout(x)`` before a residual sum: the ``nn.Dropout`` module, or on the
+    ``'catravs'`` path where :func:`.cpu_lean.active` says so :func:`.cpu_lean.dropout`
+    (the mask's bits kept)."""
+    if impl == 'catravs' and cpu_lean.active(x, dropout.p, dropout.training):
+        return cpu_lean.dropout(x, dropout.p)
+    return dropout(x)
 
 
 class FFN(ImplChoice, nn.Module):
     """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm).
 
-    ``impl`` (set with :func:`.attention.set_attention_impl`): ``'sdpa'``, catravs' path,
-    runs ReLU and dropout as one :func:`.dropout_ops.relu_dropout` that keeps only its
-    output for backward (one hidden-size tensor instead of three) and the residual
-    dropout as :func:`.dropout_ops.dropout` (the mask's bits); ``'reference'`` runs the
-    ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code. Same parameters.
+    ``impl`` (set with :func:`.attention.set_attention_impl`): ``'reference'`` runs the
+    ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code; so does ``'catravs'``,
+    except where :func:`.cpu_lean.active` says so (eager CPU training), where ReLU and
+    dropout are one :func:`.cpu_lean.relu_dropout` that keeps only its output for
+    backward (one hidden-size tensor instead of three) and the residual dropout is
+    :func:`.cpu_lean.dropout` (the mask's bits). Same parameters.
     """
 
     follows_attention_impl = True
 
     def __init__(self, d_model: int, dim_feedforward: int, dropout: float = 0.1,
-                 impl: AttentionImpl = 'sdpa') -> None:
+                 impl: AttentionImpl = 'catravs') -> None:
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(d_model, dim_feedforward), nn.ReLU(inplace=True), nn.Dropout(dropout),
@@ -46,12 +48,11 @@ class FFN(ImplChoice, nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
-        if self.impl == 'reference':
-            hidden = self.net(x)
+        linear1, _, hidden_dropout, linear2 = self.net
+        if self.impl == 'catravs' and cpu_lean.active(x, hidden_dropout.p, self.training):
+            hidden = linear2(cpu_lean.relu_dropout(linear1(x), hidden_dropout.p))
         else:
-            linear1, _, hidden_dropout, linear2 = self.net
-            hidden = linear2(dropout_ops.relu_dropout(linear1(x), hidden_dropout.p,
-                                                      self.training))
+            hidden = self.net(x)
         return self.norm(x + residual_dropout(hidden, self.dropout, self.impl))
 
 
