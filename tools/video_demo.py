@@ -1,7 +1,7 @@
 """Segment the sounding objects of a video: mask and overlay PNGs, and an overlay mp4 with sound.
 
     python tools/video_demo.py VIDEO CONFIG [CHECKPOINT] --out-dir DIR [--device cpu|cuda]
-        [--fps N] [--allow-silent] [--overwrite]
+        [--fps N] [--allow-silent] [--overwrite] [--allow-partial]
 
 Frames are sampled as AVSBench samples them (the last frame of each second, paired with
 that second of audio) and cut into clips of the config's T frames (the last clip padded
@@ -136,6 +136,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
         open_video,
     )
     from catravs.engine.hooks.prediction_writer_hook import write_binary_png, write_palette_png
+    from catravs.utils.segmentation_task import segmentation_task
     from catravs.visualization import overlay_mask
 
     if args.checkpoint is None:
@@ -144,7 +145,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     model = init_model(cfg, args.checkpoint, device=args.device, strict=not args.allow_partial)
     T, _ = test_pipeline_of(cfg, from_arrays=True)
     N = args.fps
-    semantic = cfg.model.get('task', 'binary') == 'semantic'
+    semantic = segmentation_task(model) == 'semantic'
     reader = SoundtrackReader(args.video) if has_audio else None
     rate = reader.sample_rate if reader else 16000
     writer, rows, silent = None, [], []
