@@ -24,6 +24,8 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
+from catravs.utils.segmentation_task import num_output_classes, segmentation_task
+
 Path = Literal['ours', 'reference']
 GiB = 1024 ** 3
 
@@ -201,8 +203,8 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
     torch.manual_seed(0)
     model, notes = build_model(model_cfg, path, device, channels_last, compile_parts)
     dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type', '')
-    batch = synthetic_batch(model, clips, t, h, w, model_cfg.get('task', 'binary'),
-                            int(model_cfg.get('num_classes', 1)),
+    batch = synthetic_batch(model, clips, t, h, w, segmentation_task(model),
+                            num_output_classes(model),
                             'first' if dataset == 'S4Dataset' else 'all')
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats(torch.device(device))

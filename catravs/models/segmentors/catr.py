@@ -17,6 +17,7 @@ from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
+from .label_size import to_label_size
 
 Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
@@ -205,17 +206,5 @@ class CATR(BaseAVSegmentor):
     @staticmethod
     def _to_label_size(scores: Tensor, sample: AVSDataSample,
                        pad_shape: tuple[int, int]) -> Tensor:
-        """Resize ``[T, K, h, w]`` to the labels: straight from the logits' grid when the
-        input has no padding (as the released code does), else through the padded input."""
-        img_h, img_w = sample.metainfo.get('img_shape', pad_shape)
-        if 'gt_masks' in sample:
-            label_size = tuple(sample.gt_masks.shape[-2:])
-        else:
-            label_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w)))
-        if (img_h, img_w) == tuple(pad_shape):
-            return F.interpolate(scores, size=label_size, mode='bilinear', align_corners=False)
-        scores = F.interpolate(scores, size=pad_shape, mode='bilinear', align_corners=False)
-        scores = scores[..., :img_h, :img_w]
-        if tuple(scores.shape[-2:]) != label_size:
-            scores = F.interpolate(scores, size=label_size, mode='bilinear', align_corners=False)
-        return scores
+        """See :func:`.label_size.to_label_size`."""
+        return to_label_size(scores, sample, pad_shape)

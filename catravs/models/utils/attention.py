@@ -41,13 +41,15 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
     * ``'reference'``: ``nn.MultiheadAttention.forward`` with materialised,
       returned attention weights: how the released CATR code computes.
 
+    ``bias=False`` drops the input and output projections' biases (as ``nn.MultiheadAttention``).
+
     ``forward(query[N, Lq, C], key[N, Lk, C], value[N, Lk, C],
     key_padding_mask: BoolTensor[N, Lk] (True = ignore) = None) -> Tensor[N, Lq, C]``.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
-                 impl: AttentionImpl = 'catravs') -> None:
-        super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True)
+                 impl: AttentionImpl = 'catravs', bias: bool = True) -> None:
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
         self.impl = impl
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
@@ -59,7 +61,7 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
         n, lq, c = query.shape
         heads = self.num_heads
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+        b_q, b_k, b_v = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
 
         def split(x: Tensor, w: Tensor, b: Tensor) -> Tensor:  # [N, L, C] -> [N, h, L, d]
             return F.linear(x, w, b).unflatten(-1, (heads, c // heads)).transpose(1, 2)
