@@ -1,11 +1,12 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out-dir DIR]``."""
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from catravs.apis.runner_setup import add_common_args, finish_distributed, load_config  # noqa: E402
+from catravs.apis.runner_setup import (
+    add_common_args,
+    build_runner,
+    finish_distributed,
+    runner_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -20,15 +21,13 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = runner_config(args)
     cfg.load_from = args.checkpoint
     if args.out_dir or args.show_dir:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='PredictionWriterHook', out_dir=args.out_dir, show_dir=args.show_dir)]
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     runner.test()
 
 

@@ -27,8 +27,6 @@ import tempfile
 import time
 import warnings
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 class DemoError(Exception):
     """A bad input: the message names the file."""

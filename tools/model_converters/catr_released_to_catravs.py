@@ -15,11 +15,9 @@ import os.path as osp
 import sys
 from collections import Counter
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from catravs.engine.checkpoint_io import atomic_torch_save  # noqa: E402
-from catravs.models.backbones.pretrained import load_state_dict_file  # noqa: E402
-from catravs.models.segmentors.catr_released_keys import convert_released_state_dict  # noqa: E402
+from catravs.engine.checkpoint_io import atomic_torch_save
+from catravs.models.backbones.pretrained import load_state_dict_file
+from catravs.models.segmentors.catr_released_keys import convert_released_state_dict
 
 
 def main(argv: list[str] | None = None) -> int:

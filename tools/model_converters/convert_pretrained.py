@@ -23,13 +23,11 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.registry import DefaultScope
 
-import torch  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-
-from catravs.models.backbones.pretrained import PretrainedLoaderMixin, format_keys, format_report  # noqa: E402
-from catravs.registry import MODELS  # noqa: E402
+from catravs.models.backbones.pretrained import PretrainedLoaderMixin, format_keys, format_report
+from catravs.registry import MODELS
 
 
 def _parse_value(text: str) -> object:
