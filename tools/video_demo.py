@@ -112,7 +112,9 @@ def outline(overlay, mask):
     background stays the frame), to see them on objects of any colour."""
     import cv2
     import numpy as np
-    contours, _ = cv2.findContours(((mask > 0) & (mask != 255)).astype(np.uint8),
+
+    from catravs.structures import IGNORE_INDEX
+    contours, _ = cv2.findContours(((mask > 0) & (mask != IGNORE_INDEX)).astype(np.uint8),
                                    cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     return cv2.drawContours(np.ascontiguousarray(overlay), contours, -1, (255, 255, 0), 1)
 
@@ -131,6 +133,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
         open_video,
     )
     from catravs.engine.hooks.prediction_writer_hook import write_binary_png, write_palette_png
+    from catravs.utils.vggish_params import VGGISH_SAMPLE_RATE
     from catravs.visualization import overlay_mask
 
     if args.checkpoint is None:
@@ -141,7 +144,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     N = args.fps
     semantic = cfg.model.get('task', 'binary') == 'semantic'
     reader = SoundtrackReader(args.video) if has_audio else None
-    rate = reader.sample_rate if reader else 16000
+    rate = reader.sample_rate if reader else VGGISH_SAMPLE_RATE
     writer, rows = None, []
     n_clips = n_frames = 0
     started = time.perf_counter()

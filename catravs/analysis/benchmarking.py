@@ -24,6 +24,10 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
+from catravs.registry import DATASETS, SCOPE
+from catravs.structures import IGNORE_INDEX
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
+
 Path = Literal['ours', 'reference']
 GiB = 1024 ** 3
 
@@ -55,11 +59,11 @@ def peak_memory_bytes(device: str) -> int:
 
 def _audio_shape(model: nn.Module) -> tuple[int, ...]:
     """Per-frame audio input: ``(D,)`` for precomputed embeddings, else a log-mel example."""
+    from catravs.models.audio_encoders import PrecomputedAudioEmbedding
     encoder = getattr(model, 'audio_encoder', None)
-    if encoder is not None and hasattr(encoder, 'in_channels') and \
-            type(encoder).__name__ == 'PrecomputedAudioEmbedding':
+    if isinstance(encoder, PrecomputedAudioEmbedding):
         return (int(encoder.in_channels),)
-    return (1, 96, 64)
+    return VGGISH_EXAMPLE_SHAPE
 
 
 def synthetic_batch(model: nn.Module, clips: int, frames: int, height: int, width: int,
@@ -85,7 +89,7 @@ def synthetic_batch(model: nn.Module, clips: int, frames: int, height: int, widt
             label = 1 if task == 'binary' else int(1 + rand(max(num_classes - 1, 1)))
             gt[t, y0:y0 + height // 3 + 1, x0:x0 + width // 3 + 1] = label
         flags = [t == 0 or annotated == 'all' for t in range(frames)]
-        gt[~torch.tensor(flags)] = 255
+        gt[~torch.tensor(flags)] = IGNORE_INDEX
         sample = AVSDataSample(metainfo=dict(
             clip_id=f'bench{i}', category='', sample_idx=i, num_frames=frames,
             valid_frames=[True] * frames, annotated_frames=flags,
@@ -129,7 +133,7 @@ def build_model(model_cfg: dict, path: Path, device: str, channels_last: bool = 
 
     from catravs.registry import MODELS
     notes = []
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         model = MODELS.build(model_cfg)
     if path == 'reference':
         try:
@@ -172,7 +176,7 @@ def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool):
     optim_cfg = dict(cfg.get('optim_wrapper') or dict(optimizer=dict(type='Adam', lr=1e-5)))
     if amp:
         optim_cfg['type'] = 'AnyDeviceAmpOptimWrapper'
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         return build_optim_wrapper(model, optim_cfg)
 
 
@@ -190,10 +194,13 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
         amp = compile_parts = channels_last = False
     torch.manual_seed(0)
     model, notes = build_model(model_cfg, path, device, channels_last, compile_parts)
-    dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type', '')
+    from catravs.datasets import S4Dataset
+    dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type')
+    first_only = isinstance(dataset, str) and dataset in DATASETS and \
+        issubclass(DATASETS.get(dataset), S4Dataset)  # S4 trains on frame 1's mask
     batch = synthetic_batch(model, clips, t, h, w, model_cfg.get('task', 'binary'),
                             int(model_cfg.get('num_classes', 1)),
-                            'first' if dataset == 'S4Dataset' else 'all')
+                            'first' if first_only else 'all')
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats(torch.device(device))
     if task == 'train':

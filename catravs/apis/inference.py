@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from catravs.apis.config_loader import load_config
+from catravs.registry import SCOPE
 
 __all__ = ['init_model']
 
@@ -36,7 +37,7 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
     from catravs.registry import MODELS
 
     cfg = load_config(config, cfg_options)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'catravs')):
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', SCOPE)):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=strict)

@@ -27,7 +27,7 @@ import torch
 from mmengine.registry import DefaultScope
 
 from catravs.models.backbones.pretrained import PretrainedLoaderMixin, format_keys, format_report
-from catravs.registry import MODELS
+from catravs.registry import MODELS, SCOPE
 
 
 def _parse_value(text: str) -> object:
@@ -41,7 +41,7 @@ def convert(type_name: str, src: str, out: str | None = None, model_args: dict |
             prefix: str | None = None, keep_unused: bool = False, force: bool = False) -> int:
     """Check ``src`` against the registered ``type_name``; save the converted dict to ``out``."""
     MODELS.import_from_location()
-    with DefaultScope.overwrite_default_scope('catravs'), torch.device('meta'):
+    with DefaultScope.overwrite_default_scope(SCOPE), torch.device('meta'):
         module = MODELS.build(dict(type=type_name, **(model_args or {})))  # no weights allocated
     if not isinstance(module, PretrainedLoaderMixin):
         print(f'{type_name} has no pretrained converter', file=sys.stderr)

@@ -6,6 +6,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from catravs.registry import MODELS
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
 from ..backbones.pretrained import PretrainedLoaderMixin, StateDict
 from .base_audio_encoder import BaseAudioEncoder
@@ -100,7 +101,7 @@ class VGGish(PretrainedLoaderMixin, BaseAudioEncoder):
         """``Tensor[N, 1, 96, 64]`` (or ``[N, 96, 64]``) log-mel -> ``Tensor[N, 128]``."""
         if log_mel.dim() == 3:
             log_mel = log_mel.unsqueeze(1)
-        if log_mel.shape[1:] != (1, 96, 64):
+        if tuple(log_mel.shape[1:]) != VGGISH_EXAMPLE_SHAPE:
             raise ValueError(f'VGGish expects log-mel examples [N, 1, 96, 64], got '
                              f'{tuple(log_mel.shape)}')
         if self.frozen:

@@ -13,15 +13,14 @@ from torch import Tensor
 from catravs.models.builder import build_model_part
 from catravs.models.losses import ClipTargets
 from catravs.models.utils import AttentionImpl, set_attention_impl, sine_position_embedding
-from catravs.registry import MODELS
-from catravs.structures import AVSDataSample
+from catravs.registry import MODELS, SCOPE
+from catravs.structures import IGNORE_INDEX, AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
 
 Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
 LossResolution = Literal['prediction', 'label']
-IGNORE_INDEX = 255
 
 
 @MODELS.register_module()
@@ -67,7 +66,7 @@ class CATR(BaseAVSegmentor):
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
-            with DefaultScope.overwrite_default_scope('catravs'):
+            with DefaultScope.overwrite_default_scope(SCOPE):
                 data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(non_finite=non_finite, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
