@@ -28,11 +28,12 @@ from catravs.registry import DATASETS, SCOPE
 from catravs.structures import IGNORE_INDEX
 from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
-Path = Literal['ours', 'reference']
+#: how a model computes: catravs' path ('ours') or the released code's ('reference')
+ComputePath = Literal['ours', 'reference']
 GiB = 1024 ** 3
 
 __all__ = ['machine_info', 'peak_memory_bytes', 'synthetic_batch', 'prepare_model_cfg',
-           'build_model', 'time_steps', 'measure_model', 'format_table', 'Path']
+           'build_model', 'time_steps', 'measure_model', 'format_table', 'ComputePath']
 
 
 def machine_info(device: str = 'cpu') -> dict[str, str]:
@@ -105,7 +106,7 @@ def _accepts(registered: str, arg: str) -> bool:
     return cls is not None and arg in inspect.signature(cls.__init__).parameters
 
 
-def prepare_model_cfg(model_cfg: dict, path: Path = 'ours', with_cp: bool = False) -> dict:
+def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool = False) -> dict:
     """``model_cfg`` (a dict, changed in place) for the benchmark path.
 
     ``'reference'``: the released code's way of computing: ``attn_impl='reference'``
@@ -126,7 +127,7 @@ def prepare_model_cfg(model_cfg: dict, path: Path = 'ours', with_cp: bool = Fals
     return model_cfg
 
 
-def build_model(model_cfg: dict, path: Path, device: str, channels_last: bool = False,
+def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: bool = False,
                 compile_parts: bool = False) -> tuple[nn.Module, list[str]]:
     """Build the model (random weights) for ``path``; returns it and notes for the table."""
     from mmengine.registry import DefaultScope
@@ -181,7 +182,7 @@ def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool):
 
 
 def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: int,
-                  shape: Sequence[int], steps: int, warmup: int, path: Path = 'ours',
+                  shape: Sequence[int], steps: int, warmup: int, path: ComputePath = 'ours',
                   amp: bool = False, compile_parts: bool = False, channels_last: bool = False,
                   with_cp: bool = False,
                   progress: Callable[[str], None] | None = None) -> dict[str, Any]:
