@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 from torch import Tensor
 
 from catravs.registry import MODELS
@@ -94,7 +95,7 @@ class VGGish(PretrainedLoaderMixin, BaseAudioEncoder):
 
     def _embed(self, log_mel: Tensor) -> Tensor:
         x = self.features(log_mel)                 # [N, 512, 6, 4]
-        x = x.permute(0, 2, 3, 1).flatten(1)       # NHWC flatten: [N, 6 * 4 * 512]
+        x = rearrange(x, 'n c h w -> n (h w c)')   # the released NHWC flatten: [N, 12288]
         return self.embeddings(x)                  # [N, 128]
 
     def forward(self, log_mel: Tensor) -> Tensor:

@@ -7,6 +7,7 @@ from typing import Literal, Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 from mmengine.registry import DefaultScope
 from torch import Tensor
 
@@ -128,7 +129,8 @@ class CATR(BaseAVSegmentor):
         n, c, h, w = tokens.shape
         not_mask = tokens.new_ones((n, h, w), dtype=torch.bool)
         pos = sine_position_embedding(not_mask, c // 2).to(tokens.dtype)
-        fused = self.fusion(tokens.view(b, t, c, h, w), pos.view(b, t, c, h, w), audio_tokens)
+        fused = self.fusion(rearrange(tokens, '(b t) c h w -> b t c h w', b=b),
+                            rearrange(pos, '(b t) c h w -> b t c h w', b=b), audio_tokens)
         queries = self.decoder(fused.memory, fused.memory_pos, audio_tokens.flatten(0, 1))
         return self.head(queries, fused.video, feats)
 
