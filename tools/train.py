@@ -1,6 +1,6 @@
 """Train a catravs model.
 
-``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--test]``
+``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--compile] [--test]``
 """
 import argparse
 
@@ -24,6 +24,9 @@ def parse_args() -> argparse.Namespace:
                              'validation metric; the last weights if none) on the test split')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision (float16 on CUDA, bfloat16 on CPU)')
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile the model's forward as one graph "
+                             '(CompileForwardHook)')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -48,6 +51,8 @@ def main() -> None:
     if args.amp:
         cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.compile:
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(type='CompileForwardHook')]
     # --resume: the latest *complete* checkpoint of the work dir, or the one given
     apply_resume(cfg, args.resume)
 

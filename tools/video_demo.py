@@ -133,6 +133,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
         open_video,
     )
     from catravs.engine.hooks.prediction_writer_hook import write_binary_png, write_palette_png
+    from catravs.utils.segmentation_task import segmentation_task
     from catravs.utils.vggish_params import VGGISH_SAMPLE_RATE
     from catravs.visualization import overlay_mask
 
@@ -142,7 +143,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     model = init_model(cfg, args.checkpoint, device=args.device)
     T, _ = test_pipeline_of(cfg, from_arrays=True)
     N = args.fps
-    semantic = cfg.model.get('task', 'binary') == 'semantic'
+    semantic = segmentation_task(model) == 'semantic'
     reader = SoundtrackReader(args.video) if has_audio else None
     rate = reader.sample_rate if reader else VGGISH_SAMPLE_RATE
     writer, rows = None, []

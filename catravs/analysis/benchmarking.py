@@ -26,6 +26,7 @@ import torch.nn as nn
 
 from catravs.registry import DATASETS, SCOPE
 from catravs.structures import IGNORE_INDEX
+from catravs.utils.segmentation_task import num_output_classes, segmentation_task
 from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
 #: how a model computes: catravs' path ('ours') or the released code's ('reference')
@@ -129,7 +130,9 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
 
 def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: bool = False,
                 compile_parts: bool = False) -> tuple[nn.Module, list[str]]:
-    """Build the model (random weights) for ``path``; returns it and notes for the table."""
+    """Build the model (random weights) for ``path``; returns it and notes for the table.
+    ``compile_parts``: ``torch.compile`` the forward, backbone to head, as one graph
+    (``fullgraph=True``; :func:`catravs.engine.hooks.compile_forward`)."""
     from mmengine.registry import DefaultScope
 
     from catravs.registry import MODELS
@@ -147,16 +150,15 @@ def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: 
         model.to(memory_format=torch.channels_last)
         notes.append('channels_last')
     if compile_parts:
-        for name in ('backbone', 'neck', 'audio_encoder', 'fusion', 'decoder', 'head'):
-            if isinstance(getattr(model, name, None), nn.Module):
-                getattr(model, name).compile()
-        notes.append('torch.compile of the parts')
+        from catravs.engine.hooks import compile_forward
+        compile_forward(model, fullgraph=True)
+        notes.append('compiled forward (fullgraph)')
     return model, notes
 
 
 def time_steps(step: Callable[[], Any], steps: int, warmup: int, device: str,
                progress: Callable[[str], None] | None = None) -> list[float]:
-    """Seconds of each of ``steps`` calls of ``step`` after ``warmup`` calls."""
+    """Seconds of each of the ``warmup + steps`` calls of ``step`` (warm-up first)."""
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
     times = []
     for i in range(warmup + steps):
@@ -166,17 +168,24 @@ def time_steps(step: Callable[[], Any], steps: int, warmup: int, device: str,
         start = time.perf_counter()
         step()
         sync()
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
+        times.append(time.perf_counter() - start)
     return times
 
 
-def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool):
+def amp_dtype(device: str, name: str | None = None) -> torch.dtype:
+    """The autocast dtype: ``name`` if given, else float16 on CUDA and bfloat16 elsewhere."""
+    if name:
+        return getattr(torch, name)
+    return torch.float16 if device.startswith('cuda') else torch.bfloat16
+
+
+def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool, dtype: torch.dtype):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     optim_cfg = dict(cfg.get('optim_wrapper') or dict(optimizer=dict(type='Adam', lr=1e-5)))
     if amp:
         optim_cfg['type'] = 'AnyDeviceAmpOptimWrapper'
+        optim_cfg['dtype'] = str(dtype).replace('torch.', '')
     with DefaultScope.overwrite_default_scope(SCOPE):
         return build_optim_wrapper(model, optim_cfg)
 
@@ -185,9 +194,11 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
                   shape: Sequence[int], steps: int, warmup: int, path: ComputePath = 'ours',
                   amp: bool = False, compile_parts: bool = False, channels_last: bool = False,
                   with_cp: bool = False,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[str], None] | None = None,
+                  amp_dtype_name: str | None = None) -> dict[str, Any]:
     """Time ``task`` steps of ``cfg.model`` on a synthetic batch; a result dict
-    (``step_s`` median, ``clips_per_s``, ``frames_per_s``, ``peak_bytes``, ``times``...)."""
+    (``step_s`` median of the timed steps, ``first_step_s`` (with ``compile_parts``: the
+    compilation), ``clips_per_s``, ``frames_per_s``, ``peak_bytes``, ``times``...)."""
     t, h, w = shape
     model_cfg = prepare_model_cfg(cfg['model'].to_dict() if hasattr(cfg['model'], 'to_dict')
                                   else dict(cfg['model']), path, with_cp)
@@ -199,27 +210,28 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
     dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type')
     first_only = isinstance(dataset, str) and dataset in DATASETS and \
         issubclass(DATASETS.get(dataset), S4Dataset)  # S4 trains on frame 1's mask
-    batch = synthetic_batch(model, clips, t, h, w, model_cfg.get('task', 'binary'),
-                            int(model_cfg.get('num_classes', 1)),
-                            'first' if first_only else 'all')
+    batch = synthetic_batch(model, clips, t, h, w, segmentation_task(model),
+                            num_output_classes(model), 'first' if first_only else 'all')
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats(torch.device(device))
+    dtype = amp_dtype(device, amp_dtype_name)
     if task == 'train':
         model.train()
-        optim_wrapper = _optim_wrapper(model, cfg, amp)
+        optim_wrapper = _optim_wrapper(model, cfg, amp, dtype)
         step = lambda: model.train_step(batch, optim_wrapper)  # noqa: E731
     else:
         model.eval()
-        dtype = torch.float16 if device.startswith('cuda') else torch.bfloat16
         ctx = (lambda: torch.autocast(device.split(':')[0], dtype=dtype)) if amp else nullcontext
 
         def step():
             with ctx():
                 return model.test_step(batch)
-    times = time_steps(step, steps, warmup, device, progress)
+    all_times = time_steps(step, steps, warmup, device, progress)
+    times = all_times[warmup:]
     median = statistics.median(times)
     return dict(path=path, task=task, device=device, clips=clips, shape=[t, h, w],
-                amp=amp, compile=compile_parts, channels_last=channels_last,
+                amp=amp, amp_dtype=str(dtype).replace('torch.', '') if amp else None,
+                first_step_s=all_times[0], compile=compile_parts, channels_last=channels_last,
                 with_cp=with_cp and path == 'ours', step_s=median, times=times,
                 clips_per_s=clips / median, frames_per_s=clips * t / median,
                 peak_bytes=peak_memory_bytes(device), notes=notes,

@@ -1,4 +1,4 @@
-"""MultiheadAttention: 'sdpa' and 'reference' against torch.nn.MultiheadAttention, the impl
+"""MultiheadAttention: 'catravs' and 'reference' against torch.nn.MultiheadAttention, the impl
 switch on a built CATR, and activation checkpointing against a plain call."""
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ def test_invalid_impl_raises():
     ffn = FFN(C, 2 * C)
     with pytest.raises(ValueError, match='impl'):
         ffn.impl = 'lean'
-    assert ffn.impl == 'sdpa'  # the bad name did not stick
+    assert ffn.impl == 'catravs'  # the bad name did not stick
     with pytest.raises(ValueError, match='impl'):
         set_attention_impl(nn.Sequential(mha), 'xformers')
     torch.manual_seed(0)
@@ -148,9 +148,9 @@ def test_set_attention_impl_switches_every_layer_and_keeps_the_function(make_bat
     model.double()
     data['inputs'] = {k: v.double() for k, v in data['inputs'].items()}
     layers = _attention_modules(model)
-    # every attention of the model is the switchable one, and all start on 'sdpa'
+    # every attention of the model is the switchable one, and all start on 'catravs'
     assert len(layers) >= 4 and all(isinstance(m, MultiheadAttention) for m in layers)
-    assert {m.impl for m in layers} == {'sdpa'}
+    assert {m.impl for m in layers} == {'catravs'}
 
     def run():
         model.zero_grad()
@@ -163,7 +163,7 @@ def test_set_attention_impl_switches_every_layer_and_keeps_the_function(make_bat
 
     sdpa = run()
     ffns = [m for m in _switchable(model) if isinstance(m, FFN)]
-    assert ffns and {m.impl for m in ffns} == {'sdpa'}
+    assert ffns and {m.impl for m in ffns} == {'catravs'}
     assert set_attention_impl(model, 'reference') == len(layers) + len(ffns)
     assert {m.impl for m in layers + ffns} == {'reference'}
     reference = run()
@@ -182,8 +182,8 @@ def test_attn_impl_from_config():
     model = MODELS.build(tiny_catr_cfg(attn_impl='reference'))
     layers = _switchable(model)
     assert layers and {m.impl for m in layers} == {'reference'}
-    assert set_attention_impl(model, 'sdpa') == len(layers)
-    assert {m.impl for m in layers} == {'sdpa'}
+    assert set_attention_impl(model, 'catravs') == len(layers)
+    assert {m.impl for m in layers} == {'catravs'}
 
 
 # ------------------------------------------------------------------- checkpointing

@@ -1,4 +1,4 @@
-"""The lean dropout paths of catravs' attention and FFN against plain autograd oracles.
+"""The CPU lean path of catravs' attention and FFN against plain autograd oracles.
 
 ``dropout_attention`` and ``relu_dropout`` draw their masks with ``keep_mask``; the
 oracles are the textbook formulas through autograd with the same mask (the mask is
@@ -12,9 +12,8 @@ import math
 import pytest
 import torch
 
-from catravs.models.utils import FFN, MultiheadAttention, dropout_ops, lean_attention
-from catravs.models.utils.dropout_ops import keep_mask, relu_dropout
-from catravs.models.utils.lean_attention import dropout_attention
+from catravs.models.utils import FFN, MultiheadAttention, cpu_lean
+from catravs.models.utils.cpu_lean import dropout_attention, keep_mask, relu_dropout
 
 
 # ------------------------------------------------------------------------ keep_mask
@@ -50,10 +49,10 @@ def test_keep_mask_elements_are_independent():
 def test_pack_mask_round_trip_and_size(shape):
     torch.manual_seed(0)
     mask = keep_mask(shape, 0.5)
-    packed = dropout_ops.pack_mask(mask)
+    packed = cpu_lean.pack_mask(mask)
     n = mask.numel()
     assert packed.dtype == torch.uint8 and packed.numel() == (n + 7) // 8
-    assert torch.equal(dropout_ops.unpack_mask(packed, shape), mask)
+    assert torch.equal(cpu_lean.unpack_mask(packed, shape), mask)
 
 
 # ------------------------------------------------------------------ dropout_attention
@@ -69,7 +68,7 @@ def _oracle_attention(q, k, v, p, mask, key_padding_mask):
 @pytest.mark.parametrize('padding', [False, True])
 def test_dropout_attention_matches_autograd_oracle(captured_masks, monkeypatch,
                                                    group_elements, padding):
-    monkeypatch.setattr(lean_attention, '_GROUP_ELEMENTS', group_elements)
+    monkeypatch.setattr(cpu_lean, '_GROUP_ELEMENTS', group_elements)
     n, h, lq, lk, d, p = 2, 3, 5, 7, 4, 0.3
     gen = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(n, h, length, d, generator=gen, dtype=torch.float64,
@@ -100,7 +99,7 @@ def test_dropout_attention_gradcheck(captured_masks, monkeypatch):
             fixed['mask'] = keep_mask(shape, p, device)
         return fixed['mask']
 
-    monkeypatch.setattr(lean_attention, 'keep_mask', fixed_mask)
+    monkeypatch.setattr(cpu_lean, 'keep_mask', fixed_mask)
     gen = torch.Generator().manual_seed(1)
     q, k, v = (torch.randn(1, 2, 4, 3, generator=gen, dtype=torch.float64, requires_grad=True)
                for _ in range(3))
@@ -121,7 +120,7 @@ def _saved_bytes(fn):
 
 
 def test_multihead_attention_training_with_dropout_saves_4_bytes_per_weight():
-    """On the CPU the 'sdpa' impl trains with dropout through dropout_attention: it keeps
+    """On the CPU the 'catravs' impl trains with dropout through dropout_attention: it keeps
     the softmax output (4 B) and the mask's bits (1/8 B) per attention weight; the
     reference impl keeps softmax output, noise and dropped weights (12 B)."""
     n, length, c, heads = 2, 300, 32, 4
@@ -130,7 +129,7 @@ def test_multihead_attention_training_with_dropout_saves_4_bytes_per_weight():
     x = torch.randn(n, length, c, requires_grad=True)
     weights = n * heads * length * length
     small = 40 * n * length * c * 4  # activations of size [N, L, C]: a generous allowance
-    for impl, per_weight in (('sdpa', 4.125), ('reference', 12)):
+    for impl, per_weight in (('catravs', 4.125), ('reference', 12)):
         mha.impl = impl
         out, saved = _saved_bytes(lambda: mha(x, x, x))
         assert per_weight * weights <= saved <= per_weight * weights + small, (impl, saved)
@@ -164,22 +163,22 @@ def test_relu_dropout_matches_autograd_oracle(captured_masks):
     torch.testing.assert_close(out, expected, atol=1e-14, rtol=1e-14)
     upstream = torch.randn(out.shape, generator=gen, dtype=torch.float64)
     torch.testing.assert_close(torch.autograd.grad(out, x, upstream)[0],
-                               torch.autograd.grad(expected, x, upstream)[0], atol=1e-14, rtol=1e-14)
-    assert torch.equal(relu_dropout(x, p, training=False), torch.relu(x))
+                               torch.autograd.grad(expected, x, upstream)[0],
+                               atol=1e-14, rtol=1e-14)
 
 
 def test_dropout_matches_autograd_oracle_and_keeps_bits(captured_masks):
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(5, 13, generator=gen, dtype=torch.float64, requires_grad=True)
     p = 0.25
-    out, saved = _saved_bytes(lambda: dropout_ops.dropout(x, p))
+    out, saved = _saved_bytes(lambda: cpu_lean.dropout(x, p))
     expected = x * captured_masks[0] / (1 - p)
     torch.testing.assert_close(out, expected, atol=1e-14, rtol=1e-14)
     upstream = torch.randn(out.shape, generator=gen, dtype=torch.float64)
     torch.testing.assert_close(torch.autograd.grad(out, x, upstream)[0],
-                               torch.autograd.grad(expected, x, upstream)[0], atol=1e-14, rtol=1e-14)
+                               torch.autograd.grad(expected, x, upstream)[0],
+                               atol=1e-14, rtol=1e-14)
     assert saved == (x.numel() + 7) // 8
-    assert dropout_ops.dropout(x, p, training=False) is x
 
 
 def test_ffn_impls_agree_in_eval_and_lean_ffn_saves_one_hidden_tensor():
@@ -193,7 +192,7 @@ def test_ffn_impls_agree_in_eval_and_lean_ffn_saves_one_hidden_tensor():
     ffn.train()
     hidden = 2 * 30 * 64 * 4
     _, saved_ref = _saved_bytes(lambda: ffn(x))
-    ffn.impl = 'sdpa'
+    ffn.impl = 'catravs'
     _, saved_lean = _saved_bytes(lambda: ffn(x))
     # hidden: reference keeps ReLU output, float noise and dropped output, lean its output
     # only; residual dropout: reference keeps float noise, lean the mask's bits
@@ -212,3 +211,43 @@ def test_ffn_lean_path_is_the_reference_function_under_the_same_mask(captured_ma
     hidden = linear2(torch.relu(linear1(x)) * hidden_mask / 0.7)
     ref = ffn.norm(x + hidden * residual_mask / 0.7)
     torch.testing.assert_close(lean, ref, atol=1e-12, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ where it runs
+def test_lean_path_is_chosen_only_for_eager_cpu_training_with_dropout():
+    x = torch.zeros(2)
+    assert cpu_lean.active(x, 0.1, True)
+    assert not cpu_lean.active(x, 0.1, False)  # eval
+    assert not cpu_lean.active(x, 0.0, True)  # no dropout
+    assert not cpu_lean.active(x.to('meta'), 0.1, True)  # another device
+    cpu_lean.set_enabled(False)
+    try:
+        assert not cpu_lean.active(x, 0.1, True)
+    finally:
+        cpu_lean.set_enabled(True)
+    seen = []
+
+    def traced(t):
+        seen.append(cpu_lean.active(t, 0.1, True))
+        return t + 1
+
+    torch._dynamo.reset()
+    torch.compile(traced, backend='eager', fullgraph=True)(x)
+    assert seen == [False]  # under compile: the stock path
+
+
+def test_switched_off_the_attention_keeps_what_stock_sdpa_keeps():
+    """``set_enabled(False)``: the 'catravs' attention trains through
+    ``F.scaled_dot_product_attention`` and keeps what the reference keeps (the CPU math
+    path: 12 bytes per weight)."""
+    n, length, c, heads = 2, 300, 32, 4
+    torch.manual_seed(0)
+    mha = MultiheadAttention(c, heads, dropout=0.1).train()
+    x = torch.randn(n, length, c, requires_grad=True)
+    weights = n * heads * length * length
+    cpu_lean.set_enabled(False)
+    try:
+        _, saved = _saved_bytes(lambda: mha(x, x, x))
+    finally:
+        cpu_lean.set_enabled(True)
+    assert saved >= 8 * weights

@@ -1,12 +1,14 @@
 """Training / inference speed and peak memory of a config, data-pipeline and metric cost.
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
-[--device cpu|cuda] [--amp] [--compile] [--channels-last] [--with-cp] [--clips B]
+[--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile] [--no-cpu-lean]
+[--channels-last] [--with-cp] [--clips B]
 [--shape T H W] [--steps N] [--warmup N] [--compare-reference [--rounds R]]
 [--mem-limit-gb G] [--cfg-options ...]``
 
 train / test: random weights, a synthetic batch, the median over N steps after the
-warm-up (see :mod:`catravs.analysis.benchmarking`). ``--compare-reference`` measures the
+warm-up (see :mod:`catravs.analysis.benchmarking`); the first step's time is printed too
+(with ``--compile``: the compilation). ``--compare-reference`` measures the
 released code's way of computing (``attn_impl='reference'``, float32, no checkpointing)
 and catravs' path with the given flags, each in a fresh process, alternating, and
 ends with ``speedup <S>x memory <M>x``. data: the config's train dataloader (workers,
@@ -30,7 +32,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--task', choices=['train', 'test', 'data', 'eval'], default='train')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda if available)')
     p.add_argument('--amp', action='store_true', help='bf16 (CPU) / fp16 (CUDA) autocast')
-    p.add_argument('--compile', action='store_true', help='torch.compile the model parts')
+    p.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default=None,
+                   help='autocast dtype (default: float16 on CUDA, bfloat16 on the CPU)')
+    p.add_argument('--compile', action='store_true',
+                   help="torch.compile the model's forward as one graph (fullgraph)")
+    p.add_argument('--no-cpu-lean', action='store_true',
+                   help='switch the CPU lean path off (catravs.models.utils.cpu_lean)')
     p.add_argument('--channels-last', action='store_true')
     p.add_argument('--with-cp', action='store_true',
                    help='activation checkpointing in every model part that takes with_cp')
@@ -72,7 +79,10 @@ def worker_argv(args: argparse.Namespace, device: str, clips: int, shape) -> lis
             str(args.warmup)] + (['--threads', str(args.threads)] if args.threads else [])
     argv += [f for f, on in (('--amp', args.amp), ('--compile', args.compile),
                              ('--channels-last', args.channels_last),
-                             ('--with-cp', args.with_cp)) if on]
+                             ('--with-cp', args.with_cp), ('--no-cpu-lean', args.no_cpu_lean))
+             if on]
+    if args.amp_dtype:
+        argv += ['--amp-dtype', args.amp_dtype]
     if args.raw_cfg_options:
         argv += ['--cfg-options', *args.raw_cfg_options]
     return argv
@@ -91,11 +101,17 @@ def model_rows(results) -> list[list]:
     rows = []
     for r in results:
         if r.get('over_limit'):
-            rows.append([r['path'], '-', '-', '-', f'over {r["limit_gb"]:g} GB', r['status']])
+            rows.append([r['path'], '-', '-', '-', '-', f'over {r["limit_gb"]:g} GB',
+                         r['status']])
             continue
         t, h, w = r['shape']
-        flags = [f for f in ('amp', 'compile', 'channels_last', 'with_cp') if r.get(f)]
-        rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r['step_s'], r['clips_per_s'],
+        flags = [f for f in ('compile', 'channels_last', 'with_cp') if r.get(f)]
+        if r.get('amp'):
+            flags.insert(0, f'amp {r.get("amp_dtype") or ""}'.strip())
+        if r.get('no_cpu_lean'):
+            flags.append('no cpu lean')
+        rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r['step_s'],
+                     r.get('first_step_s', float('nan')), r['clips_per_s'],
                      f'{r["peak_bytes"] / GiB:.2f} GiB',
                      ', '.join(flags + r.get('notes', [])) or 'fp32'])
     return rows
@@ -110,6 +126,9 @@ def main(argv=None) -> str:
     cfg = load_config(args.config, args.cfg_options)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.no_cpu_lean:
+        from catravs.models.utils import cpu_lean
+        cpu_lean.set_enabled(False)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     clips = args.clips or (2 if device.startswith('cuda') else 1)
     shape = tuple(args.shape) if args.shape else default_shape(cfg)
@@ -142,7 +161,8 @@ def main(argv=None) -> str:
     else:
         result = benchmarking.measure_model(
             cfg, args.task, device, clips, shape, args.steps, args.warmup, args.path,
-            args.amp, args.compile, args.channels_last, args.with_cp, status)
+            args.amp, args.compile, args.channels_last, args.with_cp, status, args.amp_dtype)
+        result['no_cpu_lean'] = args.no_cpu_lean and args.path == 'ours'
     if args.worker_out:
         with open(args.worker_out, 'w') as f:
             json.dump(result, f)
@@ -151,8 +171,8 @@ def main(argv=None) -> str:
         runs = [result['reference'], result['ours']] if summary else [result]
         step = 'train step s' if args.task == 'train' else 'inference s'
         table = benchmarking.format_table(
-            ['path', 'clips x T x H x W', f'{step} (median)', 'clips/s', 'peak memory',
-             'flags'], model_rows(runs))
+            ['path', 'clips x T x H x W', f'{step} (median)', 'first step s', 'clips/s',
+             'peak memory', 'flags'], model_rows(runs))
         if args.task == 'test':
             table += '\n' + '\n'.join(f'{r["path"]}: {r["frames_per_s"]:.3g} frames/s'
                                       for r in runs if not r.get('over_limit'))

@@ -1,50 +1,117 @@
 #!/usr/bin/env bash
-# Every GPU check and benchmark of issue 11 in one go, for a session that is lent a GPU.
+# The GPU checks of issue 19 in one go (about 7 minutes on one H200), most important first.
 #
 #   tools/analysis_tools/gpu_checks.sh [OUT_DIR]      (default: $OUT, else work_dirs/gpu_checks)
+#   DRY_RUN=1 tools/analysis_tools/gpu_checks.sh      (the same commands on the CPU, tiny)
 #
-# 1. the CUDA tests (tests that skip without CUDA);
-# 2. catr_pvt_s4, 2 clips x 5 x 448 x 448: reference path against catravs' path, float32
-#    and float16 AMP (goal: speedup >= 2x, memory <= 0.5x);
-# 3. catr_pvt_avss, 10 frames, 2 clips: peak memory with and without AMP (goal: < 24 GB);
-# 4. inference clips/s and frames/s of catr_pvt_s4 and catr_pvt_avss.
-# Each step writes OUT_DIR/<name>.txt (what the tool printed) and OUT_DIR/<name>.json;
-# OUT_DIR/summary.txt collects the last lines. A failing step does not stop the others.
+#  1. catr_pvt_s4, the released setting (PVT-v2-b5, 2 clips x 5 x 448 x 448): reference
+#     path (float32, as released) against catravs' path with float16 AMP
+#     (goal: speedup >= 2x, memory <= 0.5x);
+#  2. catr_pvt_avss, 2 clips: peak memory with float16 AMP (goal: <= 24 GB);
+#  3. the CUDA tests (tests that skip without CUDA);
+#  4. tools/dist_train.sh, one process, nccl, 2 iterations of a tiny config on generated data;
+#  5. step 1's catravs run with the forward compiled as one graph (fullgraph): first step
+#     (the compilation) and step time, against the eager figure of step 1;
+#  6. catr_pvt_s4 with bfloat16 AMP; catr_pvt_avss in float32; catr_pvt_s4 AMP with
+#     channels_last; the train loader's clips/s with 4 and 8 workers;
+#  7. an AVSegFormer training step, if its configs exist.
+# Each step writes OUT_DIR/<name>.txt (what it printed); OUT_DIR/summary.txt collects the
+# figures. Every step has a timeout, and a step that would start after BUDGET_S seconds
+# (default 400) is skipped, so the whole script stays within about 7 minutes.
+# A failing step does not stop the others.
 set -u
+cd "$(dirname "$(dirname "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")")")"
 OUT_DIR=${1:-${OUT:-work_dirs/gpu_checks}}
 mkdir -p "$OUT_DIR"
 PYTHON=${PYTHON:-python}
-BENCH="$PYTHON tools/analysis_tools/benchmark.py"
+BUDGET_S=${BUDGET_S:-400}
+TIMEOUT_SCALE=1  # a DRY_RUN on a small CPU: 6 times the time
+[[ "${DRY_RUN:-0}" == 1 ]] && BUDGET_S=${BUDGET_S_DRY:-2400} && TIMEOUT_SCALE=6
 SUMMARY="$OUT_DIR/summary.txt"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+BENCH=("$PYTHON" tools/analysis_tools/benchmark.py)
+S4=configs/catr/catr_pvt_s4.py
+AVSS=configs/catr/catr_pvt_avss.py
+if [[ "${DRY_RUN:-0}" == 1 ]]; then  # the same commands, on the CPU and tiny
+  DEV=(--device cpu); S4=configs/catr/catr_tiny_synthavs.py; AVSS=$S4
+  BIG=(--clips 1 --shape 2 64 64); AVSS_SHAPE=(--shape 2 64 64); STEPS=(--steps 1 --warmup 1)
+else
+  DEV=(--device cuda); BIG=(--clips 2 --shape 5 448 448); AVSS_SHAPE=(); STEPS=(--steps 5 --warmup 2)
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+
+{ date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   $PYTHON -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
 } > "$SUMMARY" 2>&1
 
-run() {  # run NAME COMMAND...
-  local name=$1; shift
-  echo "== $name: $*" | tee -a "$SUMMARY"
-  "$@" > "$OUT_DIR/$name.txt" 2>&1
-  echo "rc=$? $(tail -n 1 "$OUT_DIR/$name.txt")" | tee -a "$SUMMARY"
+run() {  # run NAME TIMEOUT_S COMMAND...: skipped once BUDGET_S has passed
+  local name=$1 limit=$(($2 * TIMEOUT_SCALE)); shift 2
+  local left=$((BUDGET_S - SECONDS))
+  if (( left < 20 )); then
+    echo "== $name: skipped (time budget of ${BUDGET_S}s spent)" | tee -a "$SUMMARY"
+    return
+  fi
+  (( limit > left )) && limit=$left
+  echo "== $name (timeout ${limit}s): $*" | tee -a "$SUMMARY"
+  local start=$SECONDS
+  timeout -k 10 "$limit" "$@" > "$OUT_DIR/$name.txt" 2>&1
+  local rc=$?
+  # the figures: table rows, the speedup line, pytest's last line, the errors
+  grep -E '^\| |^speedup|passed|failed|skipped|Error|error:' "$OUT_DIR/$name.txt" \
+    | grep -v '^| path' | tail -n 12 >> "$SUMMARY"
+  echo "rc=$rc ($((SECONDS - start))s)" | tee -a "$SUMMARY"
 }
 
-run cuda_tests $PYTHON -m pytest -q -rs tests/models/test_cuda_paths.py \
-  tests/evaluation/test_cuda_inputs.py tests/apis/test_inference_model.py
-S4=configs/catr/catr_pvt_s4.py
-AVSS=configs/catr/catr_pvt_avss.py
-run s4_train_fp32 $BENCH $S4 --device cuda --clips 2 --shape 5 448 448 --steps 10 \
-  --warmup 3 --compare-reference --rounds 2 --json-out "$OUT_DIR/s4_train_fp32.json"
-run s4_train_amp $BENCH $S4 --device cuda --clips 2 --shape 5 448 448 --steps 10 \
-  --warmup 3 --compare-reference --rounds 2 --amp --json-out "$OUT_DIR/s4_train_amp.json"
-run s4_train_amp_cp $BENCH $S4 --device cuda --clips 2 --shape 5 448 448 --steps 10 \
-  --warmup 3 --amp --with-cp --json-out "$OUT_DIR/s4_train_amp_cp.json"
-run avss_train_fp32 $BENCH $AVSS --device cuda --clips 2 --steps 5 --warmup 2 \
-  --json-out "$OUT_DIR/avss_train_fp32.json"
-run avss_train_amp $BENCH $AVSS --device cuda --clips 2 --steps 5 --warmup 2 --amp \
-  --json-out "$OUT_DIR/avss_train_amp.json"
-run s4_test $BENCH $S4 --device cuda --task test --clips 2 --steps 20 --warmup 5 \
-  --compare-reference --json-out "$OUT_DIR/s4_test.json"
-run s4_test_amp $BENCH $S4 --device cuda --task test --clips 2 --steps 20 --warmup 5 \
-  --amp --json-out "$OUT_DIR/s4_test_amp.json"
-run avss_test_amp $BENCH $AVSS --device cuda --task test --clips 2 --steps 10 --warmup 3 \
-  --amp --json-out "$OUT_DIR/avss_test_amp.json"
-echo "done; figures in $OUT_DIR" | tee -a "$SUMMARY"
+run s4_amp_vs_reference 150 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" "${STEPS[@]}" \
+  --compare-reference --amp --amp-dtype float16 --json-out "$OUT_DIR/s4_amp_vs_reference.json"
+run avss_amp_memory 70 "${BENCH[@]}" "$AVSS" "${DEV[@]}" --clips 2 "${AVSS_SHAPE[@]}" \
+  --steps 2 --warmup 1 --amp --amp-dtype float16 --json-out "$OUT_DIR/avss_amp_memory.json"
+if [[ "${DRY_RUN:-0}" != 1 ]]; then
+  run cuda_tests 100 "$PYTHON" -m pytest -q -rs -p no:cacheprovider \
+    tests/models/test_cuda_paths.py tests/engine/test_amp.py \
+    tests/evaluation/test_cuda_inputs.py tests/apis/test_inference_model.py
+fi
+
+# one process through the launcher: nccl with CUDA (gloo in a DRY_RUN)
+SYNTH="$(readlink -f "$OUT_DIR")/synth_s4"
+cat > "$OUT_DIR/dist_tiny.py" <<EOF
+_base_ = ['$PWD/configs/catr/catr_tiny_synthavs.py']
+data_root = '$SYNTH'
+_loader = dict(num_workers=0, persistent_workers=False)
+train_dataloader = dict(batch_size=2, **_loader, dataset=dict(data_root=data_root))
+val_dataloader = dict(**_loader, dataset=dict(data_root=data_root))
+test_dataloader = dict(**_loader, dataset=dict(data_root=data_root))
+train_cfg = dict(max_epochs=1)
+default_hooks = dict(logger=dict(interval=1))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+EOF
+run make_synth 40 "$PYTHON" tools/dataset_converters/make_synthavs.py --subset s4 \
+  --out "$SYNTH" --num-train 4 --num-val 2 --num-test 2 --size 32 --seed 0
+run dist_train_1proc 90 env PORT=$((29500 + RANDOM % 2000)) PYTHON="$PYTHON" \
+  tools/dist_train.sh "$OUT_DIR/dist_tiny.py" 1 --work-dir "$OUT_DIR/dist_train"
+grep -hoE "backend'?: ?'?(nccl|gloo)|Distributed training: (True|False)|Epoch\(train\) *\[1\]\[2/2\].* loss: [0-9.]+" \
+  "$OUT_DIR/dist_train_1proc.txt" | sort -u | head -n 4 >> "$SUMMARY"
+
+run s4_amp_compiled 200 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" "${STEPS[@]}" \
+  --amp --amp-dtype float16 --compile --json-out "$OUT_DIR/s4_amp_compiled.json"
+run s4_bf16_amp 60 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
+  --amp --amp-dtype bfloat16 --json-out "$OUT_DIR/s4_bf16_amp.json"
+run avss_fp32_memory 60 "${BENCH[@]}" "$AVSS" "${DEV[@]}" --clips 2 "${AVSS_SHAPE[@]}" \
+  --steps 2 --warmup 1 --json-out "$OUT_DIR/avss_fp32_memory.json"
+run s4_amp_channels_last 60 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
+  --amp --amp-dtype float16 --channels-last --json-out "$OUT_DIR/s4_amp_channels_last.json"
+# train loader clips/s with 4 and 8 workers (SynthAVS at 224 in the S4 layout; DRY_RUN: the
+# clips generated above)
+DATA_ARGS=(); [[ "${DRY_RUN:-0}" == 1 ]] && DATA_ARGS=(--data-root "$SYNTH")
+for workers in 4 8; do
+  run "s4_data_workers$workers" 60 "${BENCH[@]}" "$S4" --task data --workers "$workers" \
+    --steps 10 --warmup 2 "${DATA_ARGS[@]}" --json-out "$OUT_DIR/s4_data_workers$workers.json"
+done
+for cfg in configs/avsegformer/avsegformer_pvt_s4.py configs/avsegformer/*s4*.py; do
+  if [[ -f "$cfg" ]]; then
+    run avsegformer_amp 60 "${BENCH[@]}" "$cfg" "${DEV[@]}" --clips 2 --steps 3 --warmup 1 \
+      --amp --amp-dtype float16 --json-out "$OUT_DIR/avsegformer_amp.json"
+    break
+  fi
+done
+echo "done in ${SECONDS}s; figures in $OUT_DIR" | tee -a "$SUMMARY"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import timm
-import torch
 import torch.nn as nn
 from torch import Tensor
 

@@ -4,6 +4,7 @@ from .base_fusion import BaseFusion
 from .block_gate import BlockGate
 from .combinatorial_dependence_fusion import CombinatorialDependenceFusion
 from .cross_attention_fusion import CrossAttentionFusion
+from .cross_modal_mixer import CrossModalMixer
 from .fusion_output import FusionOutput
 from .released_block_gate import ReleasedBlockGate
 from .released_catr_fusion import ReleasedCATRFusion
@@ -11,6 +12,6 @@ from .released_temporal_layer import ReleasedTemporalLayer
 from .temporal_block import TemporalBlock
 
 __all__ = ['BaseFusion', 'BlockGate', 'CombinatorialDependenceFusion', 'CrossAttentionFusion',
-           'FusionOutput', 'NoGateFusion', 'ReleasedBlockGate', 'ReleasedCATRFusion',
-           'ReleasedTemporalLayer', 'SpatialOnlyFusion', 'TemporalBlock',
+           'CrossModalMixer', 'FusionOutput', 'NoGateFusion', 'ReleasedBlockGate',
+           'ReleasedCATRFusion', 'ReleasedTemporalLayer', 'SpatialOnlyFusion', 'TemporalBlock',
            'TemporalOnlyFusion', 'VisualOnlyFusion']

@@ -2,7 +2,8 @@ from .base_mask_head import BaseMaskHead
 from .base_pixel_decoder import BasePixelDecoder
 from .dynamic_mask_head import DynamicMaskHead
 from .fpn_pixel_decoder import FPNPixelDecoder
+from .query_mixing_mask_head import QueryMixingMaskHead
 from .released_fpn_decoder import ReleasedFPNDecoder
 
 __all__ = ['BaseMaskHead', 'BasePixelDecoder', 'DynamicMaskHead', 'FPNPixelDecoder',
-           'ReleasedFPNDecoder']
+           'QueryMixingMaskHead', 'ReleasedFPNDecoder']

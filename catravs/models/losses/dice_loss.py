@@ -8,12 +8,17 @@ from catravs.registry import MODELS
 from .base_loss import BaseLoss
 
 
-def dice_loss(logits: Tensor, targets: Tensor, valid: Tensor, eps: float = 1.0) -> Tensor:
-    """Per-mask dice loss ``1 - (2|p g| + eps) / (|p| + |g| + eps)`` over valid pixels.
+def dice_loss(logits: Tensor, targets: Tensor, valid: Tensor, eps: float = 1.0,
+              numerator_eps: float | None = None, squared: bool = False) -> Tensor:
+    """Per-mask dice loss ``1 - (2|p g| + eps_n) / (|p| + |g| + eps)`` over valid pixels.
 
     Args:
         logits, targets, valid: ``Tensor[M, P]`` (M masks of P pixels); targets in
             {0, 1}; ``valid`` is False on ignored pixels.
+        eps: added to the denominator; numerator_eps: added to the numerator
+            (``None``: ``eps``, the smoothed dice of DETR-style criteria).
+        squared: ``|x|`` is ``sum(x^2)`` instead of ``sum(x)`` in the denominator
+            (V-Net's dice; AVSegFormer's loss, with ``eps=0.002, numerator_eps=0``).
 
     Returns:
         ``Tensor[M]``.
@@ -21,7 +26,12 @@ def dice_loss(logits: Tensor, targets: Tensor, valid: Tensor, eps: float = 1.0) 
     probs = logits.sigmoid() * valid
     targets = targets * valid
     inter = (probs * targets).sum(-1)
-    return 1 - (2 * inter + eps) / (probs.sum(-1) + targets.sum(-1) + eps)
+    if squared:
+        denominator = (probs * probs).sum(-1) + (targets * targets).sum(-1)
+    else:
+        denominator = probs.sum(-1) + targets.sum(-1)
+    numerator_eps = eps if numerator_eps is None else numerator_eps
+    return 1 - (2 * inter + numerator_eps) / (denominator + eps)
 
 
 @MODELS.register_module()

@@ -1,4 +1,5 @@
+from .avsegformer import AVSegFormer
 from .base_av_segmentor import BaseAVSegmentor
 from .catr import CATR
 
-__all__ = ['BaseAVSegmentor', 'CATR']
+__all__ = ['AVSegFormer', 'BaseAVSegmentor', 'CATR']

@@ -18,6 +18,7 @@ from catravs.registry import MODELS, SCOPE
 from catravs.structures import IGNORE_INDEX, AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
+from .label_size import to_label_size
 
 Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
@@ -52,7 +53,7 @@ class CATR(BaseAVSegmentor):
         loss_resolution: ``'label'``: mask logits are resized (bilinear) to the
             label size before matching and losses (the released code);
             ``'prediction'``: the labels are resized (nearest) to the logits' grid.
-        attn_impl: ``'sdpa'`` or ``'reference'`` for every attention layer (see
+        attn_impl: ``'catravs'`` or ``'reference'`` for every attention layer (see
             :class:`catravs.models.utils.MultiheadAttention`; same function).
         test_cfg: ``mask_threshold`` (binary tasks, default 0.5).
         non_finite: ``'raise'`` or ``'skip'`` a step with a non-finite loss or
@@ -63,7 +64,7 @@ class CATR(BaseAVSegmentor):
                  decoder: dict, head: dict, criterion: dict, task: Task = 'binary',
                  num_classes: int = 1, d_model: int = 256, token_level: int = 1,
                  audio_dropout: float = 0.1, loss_resolution: LossResolution = 'prediction',
-                 attn_impl: AttentionImpl = 'sdpa', test_cfg: Optional[dict] = None,
+                 attn_impl: AttentionImpl = 'catravs', test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
@@ -206,17 +207,5 @@ class CATR(BaseAVSegmentor):
     @staticmethod
     def _to_label_size(scores: Tensor, sample: AVSDataSample,
                        pad_shape: tuple[int, int]) -> Tensor:
-        """Resize ``[T, K, h, w]`` to the labels: straight from the logits' grid when the
-        input has no padding (as the released code does), else through the padded input."""
-        img_h, img_w = sample.metainfo.get('img_shape', pad_shape)
-        if 'gt_masks' in sample:
-            label_size = tuple(sample.gt_masks.shape[-2:])
-        else:
-            label_size = tuple(sample.metainfo.get('ori_shape', (img_h, img_w)))
-        if (img_h, img_w) == tuple(pad_shape):
-            return F.interpolate(scores, size=label_size, mode='bilinear', align_corners=False)
-        scores = F.interpolate(scores, size=pad_shape, mode='bilinear', align_corners=False)
-        scores = scores[..., :img_h, :img_w]
-        if tuple(scores.shape[-2:]) != label_size:
-            scores = F.interpolate(scores, size=label_size, mode='bilinear', align_corners=False)
-        return scores
+        """See :func:`.label_size.to_label_size`."""
+        return to_label_size(scores, sample, pad_shape)

@@ -3,19 +3,18 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .lean_attention import dropout_attention
+from . import cpu_lean
 
-AttentionImpl = Literal['sdpa', 'reference']
-ATTENTION_IMPLS = ('sdpa', 'reference')
+AttentionImpl = Literal['catravs', 'reference']
+ATTENTION_IMPLS = ('catravs', 'reference')
 
 
 class ImplChoice:
-    """Mixin: an ``impl`` attribute (``'sdpa'`` or ``'reference'``) that is checked on
+    """Mixin: an ``impl`` attribute (``'catravs'`` or ``'reference'``) that is checked on
     every assignment, so a wrong name fails where it is set."""
 
     @property
@@ -34,21 +33,23 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
     so checkpoints move between the two. ``impl`` chooses how the attention is
     computed; both give the same function (tests compare outputs and gradients):
 
-    * ``'sdpa'``: ``F.scaled_dot_product_attention`` (flash / memory-efficient
-      kernels where the device has them); no attention weights are kept. Training
-      with dropout on the CPU, where no fused kernel takes dropout, goes through
-      :func:`.lean_attention.dropout_attention` (softmax output and the mask's
-      bits kept: 4 1/8 bytes per weight instead of 12).
+    * ``'catravs'``: ``F.scaled_dot_product_attention`` with ``dropout_p`` (flash /
+      memory-efficient kernels with in-kernel dropout where the device has them); no
+      attention weights are kept. Where :func:`.cpu_lean.active` says so (eager
+      training with dropout on the CPU, where no fused kernel takes dropout):
+      :func:`.cpu_lean.dropout_attention` (4 1/8 bytes kept per weight, not 12).
     * ``'reference'``: ``nn.MultiheadAttention.forward`` with materialised,
       returned attention weights: how the released CATR code computes.
+
+    ``bias=False`` drops the input and output projections' biases (as ``nn.MultiheadAttention``).
 
     ``forward(query[N, Lq, C], key[N, Lk, C], value[N, Lk, C],
     key_padding_mask: BoolTensor[N, Lk] (True = ignore) = None) -> Tensor[N, Lq, C]``.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
-                 impl: AttentionImpl = 'sdpa') -> None:
-        super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True)
+                 impl: AttentionImpl = 'catravs', bias: bool = True) -> None:
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
         self.impl = impl
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
@@ -60,16 +61,15 @@ class MultiheadAttention(ImplChoice, nn.MultiheadAttention):
         n, lq, c = query.shape
         heads = self.num_heads
         w_q, w_k, w_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+        b_q, b_k, b_v = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
 
         def split(x: Tensor, w: Tensor, b: Tensor) -> Tensor:  # [N, L, C] -> [N, h, L, d]
             return F.linear(x, w, b).unflatten(-1, (heads, c // heads)).transpose(1, 2)
 
         q, k, v = split(query, w_q, b_q), split(key, w_k, b_k), split(value, w_v, b_v)
         dropout_p = self.dropout if self.training else 0.0
-        if dropout_p > 0.0 and q.device.type == 'cpu':
-            # no fused CPU kernel takes dropout: keep 4 1/8 bytes per weight, not 12
-            out = dropout_attention(q, k, v, dropout_p, key_padding_mask)
+        if cpu_lean.active(q, dropout_p, self.training):
+            out = cpu_lean.dropout_attention(q, k, v, dropout_p, key_padding_mask)
         else:
             mask = None
             if key_padding_mask is not None:

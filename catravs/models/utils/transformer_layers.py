@@ -1,13 +1,13 @@
 """Post-norm transformer layers with DETR-style position embeddings (batch first)."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 import torch.nn as nn
 from torch import Tensor
 
+from . import cpu_lean
 from .attention import AttentionImpl, ImplChoice, MultiheadAttention
-from . import dropout_ops
 
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
@@ -15,30 +15,41 @@ def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
 
 
 def residual_dropout(x: Tensor, dropout: nn.Dropout, impl: str) -> Tensor:
-    """``dropout(x)`` before a residual sum: the ``nn.Dropout`` module on the
-    ``'reference'`` path, :func:`.dropout_ops.dropout` (the mask's bits kept) otherwise."""
-    if impl == 'reference':
-        return dropout(x)
-    return dropout_ops.dropout(x, dropout.p, dropout.training)
+    """``dropout(x)`` before a residual sum: the ``nn.Dropout`` module, or on the
+    ``'catravs'`` path where :func:`.cpu_lean.active` says so :func:`.cpu_lean.dropout`
+    (the mask's bits kept)."""
+    if impl == 'catravs' and cpu_lean.active(x, dropout.p, dropout.training):
+        return cpu_lean.dropout(x, dropout.p)
+    return dropout(x)
+
+
+Activation = Literal['relu', 'gelu']
+_ACTIVATIONS = {'relu': lambda: nn.ReLU(inplace=True), 'gelu': nn.GELU}
 
 
 class FFN(ImplChoice, nn.Module):
-    """Linear -> ReLU -> dropout -> Linear, then residual and LayerNorm (post-norm).
+    """Linear -> ReLU (or GELU) -> dropout -> Linear, then residual and LayerNorm (post-norm).
 
-    ``impl`` (set with :func:`.attention.set_attention_impl`): ``'sdpa'``, catravs' path,
-    runs ReLU and dropout as one :func:`.dropout_ops.relu_dropout` that keeps only its
-    output for backward (one hidden-size tensor instead of three) and the residual
-    dropout as :func:`.dropout_ops.dropout` (the mask's bits); ``'reference'`` runs the
-    ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code. Same parameters.
+    ``impl`` (set with :func:`.attention.set_attention_impl`): ``'reference'`` runs the
+    ``nn.ReLU`` and ``nn.Dropout`` modules, as the released code; so does ``'catravs'``,
+    except where :func:`.cpu_lean.active` says so (eager CPU training), where ReLU and
+    dropout are one :func:`.cpu_lean.relu_dropout` that keeps only its output for
+    backward (one hidden-size tensor instead of three) and the residual dropout is
+    :func:`.cpu_lean.dropout` (the mask's bits). Same parameters. ``activation='gelu'``
+    (AVSegFormer) always runs the modules of ``net``.
     """
 
     follows_attention_impl = True
 
     def __init__(self, d_model: int, dim_feedforward: int, dropout: float = 0.1,
-                 impl: AttentionImpl = 'sdpa') -> None:
+                 impl: AttentionImpl = 'catravs', activation: Activation = 'relu') -> None:
         super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f'FFN activation must be one of {sorted(_ACTIVATIONS)}, '
+                             f'got {activation!r}')
+        self.activation = activation
         self.net = nn.Sequential(
-            nn.Linear(d_model, dim_feedforward), nn.ReLU(inplace=True), nn.Dropout(dropout),
+            nn.Linear(d_model, dim_feedforward), _ACTIVATIONS[activation](), nn.Dropout(dropout),
             nn.Linear(dim_feedforward, d_model))
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
@@ -46,12 +57,12 @@ class FFN(ImplChoice, nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """``Tensor[N, L, C] -> Tensor[N, L, C]``."""
-        if self.impl == 'reference':
-            hidden = self.net(x)
+        linear1, _, hidden_dropout, linear2 = self.net
+        if (self.impl == 'catravs' and self.activation == 'relu'
+                and cpu_lean.active(x, hidden_dropout.p, self.training)):
+            hidden = linear2(cpu_lean.relu_dropout(linear1(x), hidden_dropout.p))
         else:
-            linear1, _, hidden_dropout, linear2 = self.net
-            hidden = linear2(dropout_ops.relu_dropout(linear1(x), hidden_dropout.p,
-                                                      self.training))
+            hidden = self.net(x)
         return self.norm(x + residual_dropout(hidden, self.dropout, self.impl))
 
 
@@ -63,9 +74,10 @@ class AttentionLayer(nn.Module):
     ``key_value`` is ``query``. Positions are added to queries and keys only.
     """
 
-    def __init__(self, d_model: int, nhead: int, dropout: float = 0.1) -> None:
+    def __init__(self, d_model: int, nhead: int, dropout: float = 0.1,
+                 bias: bool = True) -> None:
         super().__init__()
-        self.attn = MultiheadAttention(d_model, nhead, dropout=dropout)
+        self.attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias)
         self.dropout = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d_model)
 
@@ -102,15 +114,17 @@ class DecoderLayer(nn.Module):
     """Query self-attention, cross-attention to memory, FFN; post-norm (DETR).
 
     ``forward(tgt[N, Q, C], memory[N, S, C], query_pos[N, Q, C], memory_pos[N, S, C],
-    memory_padding_mask[N, S]) -> Tensor[N, Q, C]``.
+    memory_padding_mask[N, S]) -> Tensor[N, Q, C]``. ``activation``: the FFN's;
+    ``attn_bias``: biases of the attention projections.
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, activation: Activation = 'relu',
+                 attn_bias: bool = True) -> None:
         super().__init__()
-        self.self_attn = AttentionLayer(d_model, nhead, dropout)
-        self.cross_attn = AttentionLayer(d_model, nhead, dropout)
-        self.ffn = FFN(d_model, dim_feedforward, dropout)
+        self.self_attn = AttentionLayer(d_model, nhead, dropout, attn_bias)
+        self.cross_attn = AttentionLayer(d_model, nhead, dropout, attn_bias)
+        self.ffn = FFN(d_model, dim_feedforward, dropout, activation=activation)
 
     def forward(self, tgt: Tensor, memory: Tensor, query_pos: Optional[Tensor] = None,
                 memory_pos: Optional[Tensor] = None,

@@ -25,6 +25,7 @@ train_dataloader = dict(
     batch_size=2,
     num_workers=4,
     persistent_workers=True,
+    pin_memory=True,  # page-locked batches: faster, asynchronous copies to the GPU
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, data_prefix=data_prefix,
                  split='train', num_frames=num_frames, pipeline=train_pipeline))
@@ -32,6 +33,7 @@ val_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
+    pin_memory=True,  # page-locked batches: faster, asynchronous copies to the GPU
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, data_prefix=data_prefix,
                  split='val', num_frames=num_frames, pipeline=test_pipeline))
@@ -39,6 +41,7 @@ test_dataloader = dict(
     batch_size=1,
     num_workers=2,
     persistent_workers=True,
+    pin_memory=True,  # page-locked batches: faster, asynchronous copies to the GPU
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, data_prefix=data_prefix,
                  split='test', num_frames=num_frames, pipeline=test_pipeline))

@@ -18,7 +18,7 @@ model = dict(
     token_level=1,  # stride-8 level -> video tokens (backbone_out[1])
     audio_dropout=0.1,  # yaml guess: dropout 0.1 (FeatureResizer gets kwargs['dropout'])
     loss_resolution='label',  # logits resized to the 224 labels before matching and losses
-    attn_impl='sdpa',  # same function as the released nn.MultiheadAttention ('reference')
+    attn_impl='catravs',  # same function as the released nn.MultiheadAttention ('reference')
     data_preprocessor=dict(type='AVSDataPreprocessor', size_divisor=32),
     backbone=dict(
         type='ResNet50Backbone',
