@@ -15,6 +15,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out-dir', help='write predicted masks in the AVSBench layout here')
     parser.add_argument('--show-dir', help='write frame overlays of the predictions here')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load a checkpoint that lacks some weights of the model (they '
+                        'keep their initial values) or holds other keys; by default such a '
+                        'checkpoint stops the run, naming the keys')
     add_common_args(parser)
     return parser.parse_args()
 
@@ -23,9 +27,13 @@ def main() -> None:
     args = parse_args()
     cfg = runner_config(args)
     cfg.load_from = args.checkpoint
+    # MMEngine's runner loads load_from non-strictly (a warning only), and test() runs
+    # no init_weights: a weight the checkpoint lacks would stay at its initial value
+    hooks = [] if args.allow_partial else [dict(type='StrictLoadHook', source=args.checkpoint)]
     if args.out_dir or args.show_dir:
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='PredictionWriterHook', out_dir=args.out_dir, show_dir=args.show_dir)]
+        hooks.append(dict(type='PredictionWriterHook', out_dir=args.out_dir,
+                          show_dir=args.show_dir))
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + hooks
 
     runner = build_runner(cfg)
     runner.test()

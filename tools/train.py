@@ -61,7 +61,7 @@ def main() -> None:
     if args.test:
         best = best_checkpoint(runner)
         if best:
-            runner.load_checkpoint(best)
+            runner.load_checkpoint(best, strict=True)  # the model just trained
         else:
             runner.logger.warning('no best checkpoint was recorded on val (no save_best, or '
                                   'no validation ran): testing the last weights')

@@ -1,7 +1,7 @@
 """Segment the sounding objects of a video: mask and overlay PNGs, and an overlay mp4 with sound.
 
     python tools/video_demo.py VIDEO CONFIG [CHECKPOINT] --out-dir DIR [--device cpu|cuda]
-        [--fps N] [--allow-silent] [--overwrite]
+        [--fps N] [--allow-silent] [--overwrite] [--allow-partial]
 
 Frames are sampled as AVSBench samples them (the last frame of each second, paired with
 that second of audio) and cut into clips of the config's T frames (the last clip padded
@@ -45,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--allow-silent', action='store_true',
                         help='run a video without soundtrack with silence as its audio')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing --out-dir')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='load a checkpoint that lacks some weights of the model (they keep '
+                        'their initial values); by default that stops the run, naming the keys')
     parser.add_argument('--batch-size', type=int, default=1, help='clips per forward pass')
     args = parser.parse_args(argv)
     if args.fps < 1:
@@ -140,13 +143,13 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     if args.checkpoint is None:
         warnings.warn('no checkpoint given: the model runs with its initial (untrained) '
                       'weights, so the masks mean nothing', stacklevel=1)
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    model = init_model(cfg, args.checkpoint, device=args.device, strict=not args.allow_partial)
     T, _ = test_pipeline_of(cfg, from_arrays=True)
     N = args.fps
     semantic = segmentation_task(model) == 'semantic'
     reader = SoundtrackReader(args.video) if has_audio else None
     rate = reader.sample_rate if reader else VGGISH_SAMPLE_RATE
-    writer, rows = None, []
+    writer, rows, silent = None, [], []
     n_clips = n_frames = 0
     started = time.perf_counter()
     for sub in ('masks', 'overlays'):
@@ -165,7 +168,11 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             else:
                 wave = np.zeros(T * rate, np.float32)
             sample = inference_model(model, [f.image for f in clip], audio=(wave, rate),
-                                     batch_size=args.batch_size)[0]
+                                     batch_size=args.batch_size, first_clip=n_clips,
+                                     start_seconds=chunk * T + j / N)[0]
+            if reader is not None and sample.metainfo.get('audio_silence'):
+                silent.append(dict(clip=n_clips, start_s=round(chunk * T + j / N, 3),
+                                   end_s=round(clip[-1].second + 1 + j / N, 3)))
             n_clips += 1
             for t, f in enumerate(clip):
                 outputs.append((f, sample.pred_masks[t].numpy()))
@@ -207,6 +214,9 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
             reader.close()
         if writer is not None:
             writer.close()
+    if n_frames == 0 and duration >= 1:
+        raise DemoError(f'{args.video}: decoding gave less than one second of frames, though the '
+                        f'file says it lasts {duration:.2f} s: its video data is damaged')
     if n_frames == 0:
         raise DemoError(f'{args.video} is shorter than one second ({duration:.2f} s): no frame '
                         'to sample (one frame per second of audio)')
@@ -218,6 +228,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
                    device=args.device, masks_per_second=N, frames_per_clip=T,
                    clips=n_clips, frames=n_frames, video_seconds=rows[-1][1] + 1,
                    audio='soundtrack' if has_audio else 'silence (--allow-silent)',
+                   silent_clips=silent,
                    elapsed_seconds=round(elapsed, 3),
                    frames_per_second=round(n_frames / max(elapsed, 1e-9), 3))
     with open(osp.join(tmp, 'summary.json'), 'w') as fh:

@@ -4,12 +4,10 @@ from __future__ import annotations
 import logging
 import os
 import os.path as osp
-import tempfile
 from collections.abc import Sequence
 from typing import Literal, Union
 
 import numpy as np
-import soundfile as sf
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
@@ -31,11 +29,12 @@ def _type_name(step: dict) -> str:
 
 
 def test_pipeline_of(cfg: Config, from_arrays: bool) -> tuple[int, list[dict]]:
-    """``(T, pipeline)``: the config's test pipeline, set to read frames and a wav.
+    """``(T, pipeline)``: the config's test pipeline, set to read frames and a waveform.
 
     The geometry, the packing and the VGGish front end stay those of ``tools/test.py``;
     ``LoadClipMasks`` is dropped (no labels); ``LoadClipAudio(source='log_mel')``
-    becomes ``LoadClipAudio(source='wav', wav_slicing='clip')``, which computes the
+    becomes ``LoadClipAudio(source='wav', wav_slicing='clip')`` (which takes the
+    clip's ``waveform`` from memory), which computes the
     log-mel examples exactly as AVSBench's (and SynthAVS's) ``.pkl`` files hold them;
     with ``from_arrays``, ``LoadClipFrames`` becomes :class:`FramesFromArrays`.
     """
@@ -134,8 +133,8 @@ def _as_waveform(audio: AudioInput, video: str | None) -> tuple[np.ndarray, int]
 
 
 def inference_model(model: nn.Module, frames: FrameInput, audio: AudioInput = None, *,
-                    channel_order: Literal['bgr', 'rgb'] = 'bgr',
-                    batch_size: int = 1) -> list[AVSDataSample]:
+                    channel_order: Literal['bgr', 'rgb'] = 'bgr', batch_size: int = 1,
+                    first_clip: int = 0, start_seconds: float = 0.0) -> list[AVSDataSample]:
     """Segment the sounding objects, with the config's test pipeline.
 
     The frames are cut into clips of the config's T frames, the last one padded as
@@ -153,6 +152,9 @@ def inference_model(model: nn.Module, frames: FrameInput, audio: AudioInput = No
             or None for the soundtrack of the video ``frames``.
         channel_order: of array frames: ``'bgr'`` (OpenCV / mmcv) or ``'rgb'`` (PIL).
         batch_size: clips per forward pass.
+        first_clip, start_seconds: the index of the first clip and the time of its
+            first frame in the whole video, when a long video is given window by
+            window (``tools/video_demo.py``): clip ids and messages use them.
 
     Returns:
         One :class:`AVSDataSample` per clip, on the CPU: ``pred_masks``
@@ -173,28 +175,29 @@ def inference_model(model: nn.Module, frames: FrameInput, audio: AudioInput = No
         pipeline = Compose(steps)
     name = osp.splitext(osp.basename(video))[0] if video else 'clip'
     data = []
-    with tempfile.TemporaryDirectory(prefix='catravs_infer_') as tmp:
-        for c, begin in enumerate(range(0, len(images), num_frames)):
-            real = images[begin:begin + num_frames]
-            padded = real + [None] * (num_frames - len(real))
-            info = dict(clip_id=f'{name}_{c}', category='', split='test', num_frames=num_frames,
-                        frame_paths=[None] * num_frames if are_arrays else padded,
-                        mask_paths=[None] * num_frames,
-                        valid_frames=[f is not None for f in padded],
-                        annotated_frames=[False] * num_frames, wav_path=None,
-                        log_mel_path=None, audio_silence=False, audio_clip_id=f'{name}_{c}',
-                        sample_idx=c)
-            if are_arrays:
-                info['frame_arrays'] = padded
-            chunk = waveform[begin * sample_rate:(begin + num_frames) * sample_rate]
-            if chunk.size == 0:
-                print_log(f'clip {c} (seconds {begin}-{begin + len(real)}): the audio ends '
-                          'before it; it gets silence', logger='current', level=logging.WARNING)
-                info['audio_silence'] = True
-            else:
-                info['wav_path'] = osp.join(tmp, f'{c}.wav')
-                sf.write(info['wav_path'], chunk, sample_rate, subtype='FLOAT')
-            data.append(pipeline(info))
+    for c, begin in enumerate(range(0, len(images), num_frames)):
+        real = images[begin:begin + num_frames]
+        padded = real + [None] * (num_frames - len(real))
+        clip_id = f'{name}_{first_clip + c}'
+        info = dict(clip_id=clip_id, category='', split='test', num_frames=num_frames,
+                    frame_paths=[None] * num_frames if are_arrays else padded,
+                    mask_paths=[None] * num_frames,
+                    valid_frames=[f is not None for f in padded],
+                    annotated_frames=[False] * num_frames, wav_path=None,
+                    log_mel_path=None, audio_silence=False, audio_clip_id=clip_id,
+                    sample_idx=first_clip + c)
+        if are_arrays:
+            info['frame_arrays'] = padded
+        chunk = waveform[begin * sample_rate:(begin + num_frames) * sample_rate]
+        if chunk.size == 0:
+            start = start_seconds + begin
+            print_log(f'clip {first_clip + c} (seconds {start:g}-{start + len(real):g}): the '
+                      'audio ends before it; it gets silence', logger='current',
+                      level=logging.WARNING)
+            info['audio_silence'] = True
+        else:  # LoadClipAudio takes the samples as it would read them from a wav
+            info['waveform'] = (chunk, sample_rate)
+        data.append(pipeline(info))
     model.eval()
     results: list[AVSDataSample] = []
     import torch

@@ -25,21 +25,23 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
         checkpoint: a checkpoint file (loaded with catravs' weights-only loader).
         device: where to put the model.
         cfg_options: config overrides.
-        strict: the checkpoint must match the model's parameters exactly (a
-            checkpoint of another model, e.g. trained without the config's
-            plugin, fails instead of loading partially).
+        strict: the checkpoint must set every weight of the model, with the
+            model's shapes and no other key; otherwise
+            :class:`~catravs.engine.strict_loading.CheckpointMismatchError` names
+            the keys (a checkpoint of another model, e.g. trained without the
+            config's plugin, fails instead of loading partially). ``False``
+            loads what fits, and MMEngine logs what it left out.
 
     Returns:
         The model (``model.cfg`` holds the config), in eval mode on ``device``.
     """
-    from mmengine.runner import load_checkpoint
-
+    from catravs.engine.strict_loading import load_model_checkpoint
     from catravs.registry import MODELS
 
     cfg = load_config(config, cfg_options)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', SCOPE)):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=strict)
+        load_model_checkpoint(model, checkpoint, strict=strict)
     model.cfg = cfg
     return model.to(device).eval()

@@ -16,7 +16,8 @@ event_accumulator = pytest.importorskip('tensorboard.backend.event_processing.ev
 
 
 def read_events(work_dir: str) -> tuple[dict, dict]:
-    """``(scalars, images)``: tag -> list of (step, value or (width, height)), all runs."""
+    """``(scalars, images)``: tag -> list of (step, value) or (step, (width, height),
+    encoded PNG), all runs."""
     scalars: dict = {}
     images: dict = {}
     files = glob.glob(osp.join(work_dir, '*', 'vis_data', 'events.out.tfevents.*'))
@@ -27,8 +28,8 @@ def read_events(work_dir: str) -> tuple[dict, dict]:
         for tag in acc.Tags()['scalars']:
             scalars.setdefault(tag, []).extend((e.step, e.value) for e in acc.Scalars(tag))
         for tag in acc.Tags()['images']:
-            images.setdefault(tag, []).extend((e.step, (e.width, e.height))
-                                              for e in acc.Images(tag))
+            images.setdefault(tag, []).extend(
+                (e.step, (e.width, e.height), e.encoded_image_string) for e in acc.Images(tag))
     return scalars, images
 
 
@@ -57,9 +58,36 @@ def test_training_writes_tensorboard_scalars_and_clip_images(tmp_path):
     test = sorted(t for t in images if t.startswith('test_'))
     assert len(val) == 2 and len(test) == 2, sorted(images)
     for tag in val:
-        assert [step for step, _ in images[tag]] == [1]
+        assert [event[0] for event in images[tag]] == [1]
     for tag in val + test:
         # ground truth above prediction: 2 rows of 64 x 64 frames, 5 frames side by side
         assert images[tag][0][1] == (5 * 64, 2 * 64)
     pngs = glob.glob(osp.join(work, '*', 'vis_data', 'vis_image', '*.png'))
     assert len(pngs) == 4, pngs
+    for tag in val + test:
+        check_ground_truth_row(images[tag][0][2], data, tag.split('_', 1)[1])
+
+
+def check_ground_truth_row(png: bytes, data_root: str, clip_id: str) -> None:
+    """The top row is each frame with its ground-truth mask drawn (not the bare frame):
+    inside the mask the colour is mixed in, outside the frame is untouched. Oracle: the
+    frame and mask files of the clip."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    image = np.asarray(Image.open(io.BytesIO(png)).convert('RGB')).astype(int)
+    frame_files = sorted(glob.glob(osp.join(data_root, 'visual_frames', '*', '*', clip_id,
+                                            '*.png')))
+    mask_files = sorted(glob.glob(osp.join(data_root, 'gt_masks', '*', '*', clip_id, '*.png')))
+    assert len(frame_files) == 5 and len(mask_files) == 5, (clip_id, frame_files)
+    drawn = 0
+    for t, (frame_file, mask_file) in enumerate(zip(frame_files, mask_files)):
+        frame = np.asarray(Image.open(frame_file).convert('RGB')).astype(int)
+        mask = np.asarray(Image.open(mask_file).convert('L')) > 0
+        top = image[:64, 64 * t:64 * (t + 1)]
+        np.testing.assert_array_equal(top[~mask], frame[~mask])
+        if mask.any():
+            assert np.abs(top[mask] - frame[mask]).mean() > 20, f'{clip_id} frame {t}: no mask'
+            drawn += 1
+    assert drawn, f'{clip_id}: no frame with a ground-truth mask'

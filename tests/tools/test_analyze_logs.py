@@ -74,3 +74,33 @@ def test_legend_names_and_errors(tmp_path, capsys, monkeypatch):
     assert 'missing' in capsys.readouterr().err
     with pytest.raises(ValueError, match='legends'):
         tool.plot_curve([run], ['loss'], str(tmp_path / 'd.png'), legends=['a', 'b'])
+
+
+def test_y_values_and_a_resumed_run_that_logs_steps_twice(tmp_path, monkeypatch):
+    """Run 2 resumes from epoch 1's checkpoint and logs epoch 2 again (iterations 6-10 and
+    its validation) with other values: each step appears once, with the later value, on the
+    curve and in the plotted line."""
+    tool = load_tool()
+    run = str(tmp_path / 'run')
+    write_run(run, '20260101_000000', range(1, 3))               # iterations 1-10, epochs 1-2
+    write_run(run, '20260101_010000', range(2, 4), offset=1.0)   # epochs 2-3 again, +1.0
+    x, y, training = tool.load_curves(run, ['loss'])['loss']
+    assert training and x == [float(i) for i in range(1, 16)]
+    expected = [10 / i for i in range(1, 6)] + [10 / i + 1.0 for i in range(6, 16)]
+    np.testing.assert_allclose(y, expected)
+    x, y, training = tool.load_curves(run, ['mIoU'])['mIoU']
+    assert not training and x == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(y, [0.1, 1.2, 1.3])
+    plotted = []
+    import matplotlib.axes
+    original = matplotlib.axes.Axes.plot
+
+    def spy(self, *args, **kwargs):
+        plotted.append((list(args[0]), list(args[1])))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, 'plot', spy)
+    tool.plot_curve([run], ['mIoU'], str(tmp_path / 'm.png'))
+    assert len(plotted) == 1
+    np.testing.assert_allclose(plotted[0][0], [1, 2, 3])
+    np.testing.assert_allclose(plotted[0][1], [0.1, 1.2, 1.3])

@@ -31,15 +31,76 @@ def released_state_dict(seed: int) -> dict:
 
 
 @pytest.fixture(scope='module')
-def converted(tmp_path_factory):
-    """(DST path, converter stdout, the model of catr_pvt_s4.py)."""
+def sources(tmp_path_factory):
+    """(folder, released SRC path, VGGish path, the model of catr_pvt_s4.py)."""
     folder = tmp_path_factory.mktemp('convert')
-    src, dst, vggish = (str(folder / n) for n in ('released.pth', 'catravs.pth', 'vggish.pth'))
+    src, vggish = str(folder / 'released.pth'), str(folder / 'vggish.pth')
     torch.save(released_state_dict(seed=1), src)
     model = MODELS.build(strip_pretrained(Config.fromfile(CONFIG).model))
     torch.save(model.audio_encoder.state_dict(), vggish)  # torchvggish naming
+    return folder, src, vggish, model
+
+
+@pytest.fixture(scope='module')
+def converted(sources):
+    """(DST path, converter stdout, the model of catr_pvt_s4.py)."""
+    folder, src, vggish, model = sources
+    dst = str(folder / 'catravs.pth')
     proc = run_tool([CONVERTER, src, dst, '--vggish', vggish], cwd=str(folder))
     return dst, proc.stdout, model
+
+
+def convert_in_process(args: list[str], capsys) -> tuple[int, str]:
+    spec = importlib.util.spec_from_file_location('catr_converter', CONVERTER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code = module.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize('case', ['missing', 'shape', 'unknown_backbone', 'deep_backbone',
+                                  'no_vggish'])
+def test_a_checkpoint_that_does_not_fit_is_refused(case, sources, tmp_path, capsys):
+    """Exit 1, the key named, nothing written: a missing key or a wrong shape too."""
+    _, src, vggish, _ = sources
+    state = torch.load(src, weights_only=True)
+    expected = {'missing': 'decoder.query_pos.weight', 'shape': 'obj_queries.weight',
+                'unknown_backbone': 'encoder_backbone.mystery.weight',
+                'deep_backbone': 'encoder_backbone.block4.7.attn.q.weight',
+                'no_vggish': 'audio_encoder.features.0.weight'}[case]
+    if case == 'missing':
+        del state['obj_queries.weight']
+    elif case == 'shape':
+        state['obj_queries.weight'] = state['obj_queries.weight'][:, :-1]
+    elif case == 'unknown_backbone':
+        state[expected] = torch.zeros(3)
+    elif case == 'deep_backbone':  # PVT-v2-b5's stage 4 has 3 blocks
+        state[expected] = state['encoder_backbone.block4.0.attn.q.weight']
+    bad, dst = str(tmp_path / 'bad.pth'), str(tmp_path / 'out.pth')
+    torch.save(state, bad)
+    code, log = convert_in_process([bad, dst] + ([] if case == 'no_vggish'
+                                                 else ['--vggish', vggish]), capsys)
+    assert code == 1 and expected in log, log[-2000:]
+    if case == 'no_vggish':
+        assert '--vggish' in log and 'random' in log
+    assert not osp.exists(dst)
+
+
+@pytest.mark.slow
+def test_module_prefix_converts_like_the_bare_state_dict(converted, sources, tmp_path,
+                                                         capsys):
+    _, src, vggish, _ = sources
+    state = torch.load(src, weights_only=True)
+    prefixed, dst = str(tmp_path / 'dp.pth'), str(tmp_path / 'out.pth')
+    torch.save({f'module.{k}': v for k, v in state.items()}, prefixed)
+    code, log = convert_in_process([prefixed, dst, '--vggish', vggish], capsys)
+    assert code == 0, log
+    got = torch.load(dst, weights_only=True)['state_dict']
+    want = torch.load(converted[0], weights_only=True)['state_dict']
+    assert got.keys() == want.keys()
+    for key in want:
+        torch.testing.assert_close(got[key], want[key], msg=key)
 
 
 def test_every_live_key_maps_and_the_model_loads_strictly(converted):

@@ -87,6 +87,15 @@ def test_demo_cli_two_masks_per_second(video, tmp_path):
     assert '4 clips, 13 frames' in proc.stdout and 'frames/s' in proc.stdout
     assert 'frame/s]' in proc.stderr  # the progress bar
     check_outputs(out_dir, 13)  # second 6 of pass 1 would end past the video
+    # the sampling rule, by hand: at 10 frames per second the last frame before k + 1 s is
+    # at k + 0.9 s (pass 0); pass 1 (started 0.5 s later) takes the last before k + 1.5 s
+    with open(osp.join(out_dir, 'frames.csv')) as f:
+        rows = list(csv.DictReader(f))
+    expected = sorted([(k, 0, k + 0.9) for k in range(7)] + [(k, 1, k + 1.4) for k in range(6)],
+                      key=lambda r: (r[0], r[1]))
+    assert [(int(r['second']), int(r['pass'])) for r in rows] == [e[:2] for e in expected]
+    np.testing.assert_allclose([float(r['time_s']) for r in rows], [e[2] for e in expected],
+                               atol=1e-3)
 
 
 def test_demo_writes_one_mask_and_overlay_per_second(video, tmp_path, capsys):
@@ -97,6 +106,9 @@ def test_demo_writes_one_mask_and_overlay_per_second(video, tmp_path, capsys):
     check_outputs(out_dir, 7)
     summary = json.load(open(osp.join(out_dir, 'summary.json')))
     assert summary['clips'] == 2 and summary['frames_per_clip'] == 5
+    with open(osp.join(out_dir, 'frames.csv')) as f:  # the last frame of each second
+        times = [float(r['time_s']) for r in csv.DictReader(f)]
+    np.testing.assert_allclose(times, [k + 0.9 for k in range(7)], atol=1e-3)
     # overlays draw the prediction on the sampled frame (the last frame of each second)
     frames = make_frames(7, 10)
     for i in range(7):
@@ -125,10 +137,19 @@ def test_silent_video_needs_allow_silent(tmp_path, capsys):
     assert 'silence' in json.load(open(osp.join(out_dir, 'summary.json')))['audio']
 
 
-@pytest.mark.parametrize('case', ['missing', 'unreadable', 'short', 'config', 'no_video'])
+@pytest.mark.parametrize('case', ['missing', 'unreadable', 'short', 'config', 'no_video',
+                                  'empty', 'damaged_data'])
 def test_bad_inputs_name_the_file_and_leave_nothing(case, tmp_path, capsys):
     video, config = str(tmp_path / 'clip.mp4'), CONFIG
-    if case == 'unreadable':
+    if case == 'empty':  # 0 bytes
+        open(video, 'wb').close()
+    elif case == 'damaged_data':  # Matroska: the header is intact, the data after it random
+        video = write_video(str(tmp_path / 'clip.mkv'), make_frames(6, 10), 10, tone(6))
+        with open(video, 'r+b') as f:
+            size = f.seek(0, 2)
+            f.seek(4096)
+            f.write(np.random.default_rng(0).integers(0, 256, size - 4096, np.uint8).tobytes())
+    elif case == 'unreadable':
         with open(video, 'wb') as f:
             f.write(b'\x00not a video\x17' * 100)
     elif case == 'short':
@@ -146,7 +167,8 @@ def test_bad_inputs_name_the_file_and_leave_nothing(case, tmp_path, capsys):
     named = config if case == 'config' else video
     assert 'video_demo: error: ' in log and named in log, log
     expected = dict(missing='not found', unreadable='cannot read', short='shorter than one second',
-                    config='not a catravs model config', no_video='no video stream')[case]
+                    config='not a catravs model config', no_video='no video stream',
+                    empty='cannot read', damaged_data='video data is damaged')[case]
     assert expected in log, log
     assert sorted(os.listdir(tmp_path)) == [osp.basename(video)] * (case != 'missing')
 
@@ -171,3 +193,26 @@ def test_semantic_model_writes_palette_masks(video, tmp_path, capsys):
         assert mask.mode == 'P' and mask.size == (W, H)
         assert mask.getpalette()[:9] == voc_palette(3).flatten().tolist()
         assert np.array(mask).max() <= 2
+
+
+def test_clips_past_the_end_of_the_sound_are_warned_once_with_their_time(tmp_path, capsys,
+                                                                         monkeypatch):
+    """17 s of picture, 6 s of sound, T = 5: clips 2 (10-15 s) and 3 (15-17 s) are silent.
+
+    Streaming hands inference one window at a time; each message names the clip's
+    place in the whole video, and summary.json lists the silent clips."""
+    frames = [f for _ in range(17) for f in make_frames(1, 4)]
+    video = write_video(str(tmp_path / 'short_sound.mp4'), frames, 4, tone(6))
+    out_dir = str(tmp_path / 'out')
+    import catravs.apis.clip_inference as clip_inference
+    logged = []  # MMEngine's 'current' logger may be another test's: record the calls
+    monkeypatch.setattr(clip_inference, 'print_log', lambda msg, **kw: logged.append(msg))
+    code, log = run_main([video, CONFIG, '--out-dir', out_dir], capsys)
+    assert code == 0, log
+    warnings = [line for line in logged if 'the audio ends before it' in line]
+    assert len(warnings) == 2, warnings
+    assert 'clip 2 (seconds 10-15)' in warnings[0] and 'clip 3 (seconds 15-17)' in warnings[1]
+    summary = json.load(open(osp.join(out_dir, 'summary.json')))
+    assert summary['clips'] == 4
+    assert summary['silent_clips'] == [dict(clip=2, start_s=10, end_s=15),
+                                       dict(clip=3, start_s=15, end_s=17)]

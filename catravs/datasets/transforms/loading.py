@@ -162,7 +162,10 @@ class LoadClipAudio(BaseTransform):
 
     Args:
         source: ``'log_mel'`` reads ``log_mel_path`` (AVSBench's ``.pkl``, rows cut or
-            padded to T); ``'wav'`` decodes ``wav_path`` (mono, resampled to 16 kHz).
+            padded to T); ``'wav'`` decodes ``wav_path`` (mono, resampled to 16 kHz),
+            or takes ``results['waveform']`` when the clip has one: a
+            ``(float32[S] mono, sample_rate)`` pair already in memory (inference
+            on a video's soundtrack), treated exactly as the same samples in a wav.
         wav_slicing: ``'per_second'``: frame t gets the example of the first 0.975 s
             of second t (``[t, t + 0.975)`` s; 0.975 s = 15600 samples is the shortest
             audio that makes one 96-frame example, a 0.96 s slice makes none);
@@ -201,7 +204,11 @@ class LoadClipAudio(BaseTransform):
 
     def _wav_log_mel(self, path: str, clip_id: str, T: int) -> tuple[np.ndarray, int]:
         """``(float32[T, 1, 96, 64], samples of the wav at 16 kHz)``."""
-        waveform, sample_rate = read_clip_wav(path, clip_id)
+        return self._waveform_log_mel(*read_clip_wav(path, clip_id), T)
+
+    def _waveform_log_mel(self, waveform: np.ndarray, sample_rate: int,
+                          T: int) -> tuple[np.ndarray, int]:
+        """``(float32[T, 1, 96, 64], samples at 16 kHz)`` of a mono ``float32[S]``."""
         if sample_rate != VGGISH_SAMPLE_RATE:
             waveform = resample(waveform, sample_rate, VGGISH_SAMPLE_RATE)
         if self.wav_slicing == 'per_second':
@@ -215,7 +222,13 @@ class LoadClipAudio(BaseTransform):
 
     def _from_wav(self, results: dict, T: int, n_valid: int) -> np.ndarray:
         path, clip_id = results.get('wav_path'), _clip_id(results)
-        if self.cache_dir is not None and path is not None and os.path.isfile(path):
+        in_memory = results.get('waveform')
+        if in_memory is not None:
+            waveform, sample_rate = in_memory
+            out, num_samples = self._waveform_log_mel(np.asarray(waveform, np.float32),
+                                                      int(sample_rate), T)
+            path = 'the waveform given in memory'
+        elif self.cache_dir is not None and path is not None and os.path.isfile(path):
             params = dict(front_end=FRONT_END_PARAMS, num_frames=T, slicing=self.wav_slicing)
             out, num_samples = cached_log_mel(self.cache_dir, path, params,
                                               lambda: self._wav_log_mel(path, clip_id, T))

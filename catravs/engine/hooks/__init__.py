@@ -6,7 +6,8 @@ from .freeze_modules_hook import FreezeModulesHook
 from .prediction_writer_hook import PredictionWriterHook
 from .rank_zero_logger_hook import RankZeroLoggerHook
 from .rng_state_hook import RNGStateHook
+from .strict_load_hook import StrictLoadHook
 
 __all__ = ['AtomicCheckpointHook', 'ChannelsLastHook', 'ClipVisualizationHook',
            'CompileForwardHook', 'FreezeModulesHook', 'PredictionWriterHook',
-           'RankZeroLoggerHook', 'RNGStateHook', 'compile_forward']
+           'RankZeroLoggerHook', 'RNGStateHook', 'StrictLoadHook', 'compile_forward']

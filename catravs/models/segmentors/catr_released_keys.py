@@ -100,28 +100,48 @@ def released_key_to_catravs(key: str) -> str:
                    'is this a checkpoint of the released train.py?')
 
 
-def convert_released_state_dict(state_dict: Mapping[str, Tensor]
+#: keys of the original PVT-v2 naming (whai362/PVT) that the released backbone holds
+_PVT_KEY = re.compile(r'^(patch_embed[1-4]\.|block[1-4]\.\d+\.|norm[1-4]\.)')
+
+
+def convert_released_state_dict(state_dict: Mapping[str, Tensor],
+                                origins: dict[str, str] | None = None
                                 ) -> tuple[dict[str, Tensor], dict[str, str]]:
     """Map a released ``Pred_endecoder`` state dict to catravs' CATR.
 
     Read the file with :func:`catravs.models.backbones.pretrained.load_state_dict_file`
-    (it removes a DataParallel ``module.`` prefix).
+    (it removes a DataParallel ``module.`` prefix). Whether the result fits the
+    model (no key missing, every shape right) is for the caller to check, e.g. with
+    :func:`catravs.engine.strict_loading.check_state_dict_fits`.
+
+    Args:
+        state_dict: the released state dict.
+        origins: if given, filled with each converted key's released key (for
+            messages that name the key of the file).
 
     Returns:
         ``(converted, dropped)``: the catravs state dict, and each dropped key
         with the reason it is dead in the released code.
 
     Raises:
-        KeyError: a key that is neither live nor known dead, named in the message.
+        KeyError: a key that is neither live nor known dead (a backbone key
+            outside PVT-v2's naming included), named in the message.
     """
-    converted, dropped, backbone = {}, {}, {}
+    origins = {} if origins is None else origins
+    converted, dropped = {}, {}
     for key, value in state_dict.items():
         reason = dead_key_reason(key)
         if reason is not None:
             dropped[key] = reason
-        elif key.startswith('encoder_backbone.'):
-            backbone[key[len('encoder_backbone.'):]] = value
+            continue
+        if key.startswith('encoder_backbone.'):
+            pvt_key = key[len('encoder_backbone.'):]
+            if not _PVT_KEY.match(pvt_key):
+                raise KeyError(f"'{key}' is not a key of the released PVT-v2 backbone "
+                               '(patch_embed1-4, block1-4, norm1-4, head)')
+            (new, value), = convert_pvt_v2_to_timm({pvt_key: value}).items()
+            new = f'backbone.{new}'
         else:
-            converted[released_key_to_catravs(key)] = value
-    converted.update({f'backbone.{k}': v for k, v in convert_pvt_v2_to_timm(backbone).items()})
+            new = released_key_to_catravs(key)
+        converted[new], origins[new] = value, key
     return converted, dropped
