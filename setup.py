@@ -34,7 +34,9 @@ setup(
     python_requires='>=3.10',
     install_requires=read_requirements('runtime'),
     extras_require={'video': read_requirements('video'),
-                    'tests': read_requirements('tests') + read_requirements('video')},
+                    'analysis': read_requirements('analysis'),
+                    'tests': (read_requirements('tests') + read_requirements('video')
+                              + read_requirements('analysis'))},
     license='Apache-2.0',
     zip_safe=False,
 )

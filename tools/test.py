@@ -1,11 +1,12 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out-dir DIR]``."""
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from catravs.apis.runner_setup import add_common_args, finish_distributed, load_config  # noqa: E402
+from catravs.apis.runner_setup import (
+    add_common_args,
+    build_runner,
+    finish_distributed,
+    runner_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,7 +25,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = runner_config(args)
     cfg.load_from = args.checkpoint
     # MMEngine's runner loads load_from non-strictly (a warning only), and test() runs
     # no init_weights: a weight the checkpoint lacks would stay at its initial value
@@ -34,9 +35,7 @@ def main() -> None:
                           show_dir=args.show_dir))
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + hooks
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     runner.test()
 
 

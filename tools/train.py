@@ -3,12 +3,14 @@
 ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--compile] [--test]``
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-from catravs.apis.runner_setup import add_common_args, apply_resume, finish_distributed, load_config  # noqa: E402
+from catravs.apis.runner_setup import (
+    add_common_args,
+    apply_resume,
+    build_runner,
+    finish_distributed,
+    runner_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,7 +47,7 @@ def best_checkpoint(runner) -> str | None:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = runner_config(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AnyDeviceAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
@@ -54,9 +56,7 @@ def main() -> None:
     # --resume: the latest *complete* checkpoint of the work dir, or the one given
     apply_resume(cfg, args.resume)
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-    runner = (Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg))
+    runner = build_runner(cfg)
     runner.train()
     if args.test:
         best = best_checkpoint(runner)

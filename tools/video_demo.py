@@ -27,8 +27,6 @@ import tempfile
 import time
 import warnings
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 class DemoError(Exception):
     """A bad input: the message names the file."""
@@ -117,7 +115,9 @@ def outline(overlay, mask):
     background stays the frame), to see them on objects of any colour."""
     import cv2
     import numpy as np
-    contours, _ = cv2.findContours(((mask > 0) & (mask != 255)).astype(np.uint8),
+
+    from catravs.structures import IGNORE_INDEX
+    contours, _ = cv2.findContours(((mask > 0) & (mask != IGNORE_INDEX)).astype(np.uint8),
                                    cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     return cv2.drawContours(np.ascontiguousarray(overlay), contours, -1, (255, 255, 0), 1)
 
@@ -137,6 +137,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     )
     from catravs.engine.hooks.prediction_writer_hook import write_binary_png, write_palette_png
     from catravs.utils.segmentation_task import segmentation_task
+    from catravs.utils.vggish_params import VGGISH_SAMPLE_RATE
     from catravs.visualization import overlay_mask
 
     if args.checkpoint is None:
@@ -147,7 +148,7 @@ def run(args, cfg, has_audio: bool, tmp: str) -> dict:
     N = args.fps
     semantic = segmentation_task(model) == 'semantic'
     reader = SoundtrackReader(args.video) if has_audio else None
-    rate = reader.sample_rate if reader else 16000
+    rate = reader.sample_rate if reader else VGGISH_SAMPLE_RATE
     writer, rows, silent = None, [], []
     n_clips = n_frames = 0
     started = time.perf_counter()

@@ -17,9 +17,19 @@ from typing import Any
 
 import torch
 
+from catravs.registry import DATASETS, SCOPE
+
 __all__ = ['data_cfg', 'measure_loader', 'stage_breakdown', 'measure_eval']
 
-_SUBSETS = {'S4Dataset': 's4', 'MS3Dataset': 'ms3', 'AVSSDataset': 'avss'}
+
+def _synthavs_subset(dataset_type: Any) -> str | None:
+    """The SynthAVS subset that stands in for a dataset type (its class's
+    ``SYNTHAVS_SUBSET``), or None."""
+    try:
+        cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    except KeyError:
+        return None
+    return getattr(cls, 'SYNTHAVS_SUBSET', None)
 
 
 def data_cfg(cfg: Any, data_root: str | None = None, num_clips: int = 16,
@@ -31,7 +41,7 @@ def data_cfg(cfg: Any, data_root: str | None = None, num_clips: int = 16,
     if data_root is not None:
         dataset['data_root'] = data_root
     elif 'synthesize' not in dataset:
-        subset = _SUBSETS.get(dataset.get('type', ''))
+        subset = _synthavs_subset(dataset.get('type', ''))
         if subset is None:
             raise ValueError(f"no generated data for dataset type {dataset.get('type')!r}; "
                              'give --data-root')
@@ -49,7 +59,7 @@ def data_cfg(cfg: Any, data_root: str | None = None, num_clips: int = 16,
 def _build_loader(loader_cfg: dict):
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         return Runner.build_dataloader(copy.deepcopy(loader_cfg), seed=0)
 
 
@@ -88,14 +98,13 @@ def stage_breakdown(loader_cfg: dict, clips: int = 8,
     """
     from mmengine.registry import DefaultScope
 
-    from catravs.registry import DATASETS
-    with DefaultScope.overwrite_default_scope('catravs'):
+    from catravs.datasets.transforms import LoadClipAudio
+    with DefaultScope.overwrite_default_scope(SCOPE):
         dataset = DATASETS.build(copy.deepcopy(loader_cfg['dataset']))
     transforms = list(dataset.pipeline.transforms)
     extra = []
     for tr in transforms:
-        if type(tr).__name__ == 'LoadClipAudio' and getattr(tr, 'source', '') == 'wav' \
-                and cache_dir is not None and hasattr(tr, 'cache_dir'):
+        if isinstance(tr, LoadClipAudio) and tr.source == 'wav' and cache_dir is not None:
             cached = copy.copy(tr)
             cached.cache_dir = cache_dir
             extra.append(cached)
@@ -145,7 +154,7 @@ def measure_eval(cfg: Any, frames: int = 200, size: int = 224,
     from catravs.registry import METRICS
     metric_cfg = copy.deepcopy(cfg['test_evaluator'])
     metric_cfg = metric_cfg.to_dict() if hasattr(metric_cfg, 'to_dict') else dict(metric_cfg)
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         metric = METRICS.build(metric_cfg)
     t = clip_frames or int(cfg.get('num_frames', None) or 5)
     classes = int(cfg['model'].get('num_classes', 1))

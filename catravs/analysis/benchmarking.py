@@ -24,13 +24,17 @@ from typing import Any, Literal
 import torch
 import torch.nn as nn
 
+from catravs.registry import DATASETS, SCOPE
+from catravs.structures import IGNORE_INDEX
 from catravs.utils.segmentation_task import num_output_classes, segmentation_task
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
-Path = Literal['ours', 'reference']
+#: how a model computes: catravs' path ('ours') or the released code's ('reference')
+ComputePath = Literal['ours', 'reference']
 GiB = 1024 ** 3
 
 __all__ = ['machine_info', 'peak_memory_bytes', 'synthetic_batch', 'prepare_model_cfg',
-           'build_model', 'time_steps', 'measure_model', 'format_table', 'Path']
+           'build_model', 'time_steps', 'measure_model', 'format_table', 'ComputePath']
 
 
 def machine_info(device: str = 'cpu') -> dict[str, str]:
@@ -57,11 +61,11 @@ def peak_memory_bytes(device: str) -> int:
 
 def _audio_shape(model: nn.Module) -> tuple[int, ...]:
     """Per-frame audio input: ``(D,)`` for precomputed embeddings, else a log-mel example."""
+    from catravs.models.audio_encoders import PrecomputedAudioEmbedding
     encoder = getattr(model, 'audio_encoder', None)
-    if encoder is not None and hasattr(encoder, 'in_channels') and \
-            type(encoder).__name__ == 'PrecomputedAudioEmbedding':
+    if isinstance(encoder, PrecomputedAudioEmbedding):
         return (int(encoder.in_channels),)
-    return (1, 96, 64)
+    return VGGISH_EXAMPLE_SHAPE
 
 
 def synthetic_batch(model: nn.Module, clips: int, frames: int, height: int, width: int,
@@ -87,7 +91,7 @@ def synthetic_batch(model: nn.Module, clips: int, frames: int, height: int, widt
             label = 1 if task == 'binary' else int(1 + rand(max(num_classes - 1, 1)))
             gt[t, y0:y0 + height // 3 + 1, x0:x0 + width // 3 + 1] = label
         flags = [t == 0 or annotated == 'all' for t in range(frames)]
-        gt[~torch.tensor(flags)] = 255
+        gt[~torch.tensor(flags)] = IGNORE_INDEX
         sample = AVSDataSample(metainfo=dict(
             clip_id=f'bench{i}', category='', sample_idx=i, num_frames=frames,
             valid_frames=[True] * frames, annotated_frames=flags,
@@ -103,7 +107,7 @@ def _accepts(registered: str, arg: str) -> bool:
     return cls is not None and arg in inspect.signature(cls.__init__).parameters
 
 
-def prepare_model_cfg(model_cfg: dict, path: Path = 'ours', with_cp: bool = False) -> dict:
+def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool = False) -> dict:
     """``model_cfg`` (a dict, changed in place) for the benchmark path.
 
     ``'reference'``: the released code's way of computing: ``attn_impl='reference'``
@@ -124,7 +128,7 @@ def prepare_model_cfg(model_cfg: dict, path: Path = 'ours', with_cp: bool = Fals
     return model_cfg
 
 
-def build_model(model_cfg: dict, path: Path, device: str, channels_last: bool = False,
+def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: bool = False,
                 compile_parts: bool = False) -> tuple[nn.Module, list[str]]:
     """Build the model (random weights) for ``path``; returns it and notes for the table.
     ``compile_parts``: ``torch.compile`` the forward, backbone to head, as one graph
@@ -133,7 +137,7 @@ def build_model(model_cfg: dict, path: Path, device: str, channels_last: bool = 
 
     from catravs.registry import MODELS
     notes = []
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         model = MODELS.build(model_cfg)
     if path == 'reference':
         try:
@@ -182,12 +186,12 @@ def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool, dtype: torch.dtype):
     if amp:
         optim_cfg['type'] = 'AnyDeviceAmpOptimWrapper'
         optim_cfg['dtype'] = str(dtype).replace('torch.', '')
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         return build_optim_wrapper(model, optim_cfg)
 
 
 def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: int,
-                  shape: Sequence[int], steps: int, warmup: int, path: Path = 'ours',
+                  shape: Sequence[int], steps: int, warmup: int, path: ComputePath = 'ours',
                   amp: bool = False, compile_parts: bool = False, channels_last: bool = False,
                   with_cp: bool = False,
                   progress: Callable[[str], None] | None = None,
@@ -202,10 +206,12 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
         amp = compile_parts = channels_last = False
     torch.manual_seed(0)
     model, notes = build_model(model_cfg, path, device, channels_last, compile_parts)
-    dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type', '')
+    from catravs.datasets import S4Dataset
+    dataset = ((cfg.get('train_dataloader') or {}).get('dataset') or {}).get('type')
+    first_only = isinstance(dataset, str) and dataset in DATASETS and \
+        issubclass(DATASETS.get(dataset), S4Dataset)  # S4 trains on frame 1's mask
     batch = synthetic_batch(model, clips, t, h, w, segmentation_task(model),
-                            num_output_classes(model),
-                            'first' if dataset == 'S4Dataset' else 'all')
+                            num_output_classes(model), 'first' if first_only else 'all')
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats(torch.device(device))
     dtype = amp_dtype(device, amp_dtype_name)

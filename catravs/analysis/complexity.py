@@ -20,6 +20,8 @@ import torch.nn as nn
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
+
 __all__ = ['MODEL_PARTS', 'PartComplexity', 'ComplexityReport', 'strip_pretrained',
            'build_model_for_analysis', 'dummy_inputs', 'count_parameters', 'count_flops',
            'analyse_model', 'format_report']
@@ -133,7 +135,7 @@ def dummy_inputs(model: nn.Module, num_frames: int = 5, height: int = 224, width
     if isinstance(encoder, PrecomputedAudioEmbedding):
         audio = torch.randn(batch, num_frames, encoder.in_channels, generator=gen)
     else:
-        audio = torch.randn(batch, num_frames, 1, 96, 64, generator=gen)
+        audio = torch.randn(batch, num_frames, *VGGISH_EXAMPLE_SHAPE, generator=gen)
     device = next((p.device for p in model.parameters()), torch.device('cpu'))
     return dict(frames=frames.to(device), audio=audio.to(device))
 

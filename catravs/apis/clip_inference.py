@@ -14,6 +14,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
+from catravs.registry import SCOPE
 from catravs.structures import AVSDataSample
 
 __all__ = ['inference_model', 'test_pipeline_of', 'FramesFromArrays']
@@ -169,7 +170,7 @@ def inference_model(model: nn.Module, frames: FrameInput, audio: AudioInput = No
     images, are_arrays, video = _as_frames(frames, channel_order)
     waveform, sample_rate = _as_waveform(audio, video)
     num_frames, steps = test_pipeline_of(model.cfg, are_arrays)
-    scope = model.cfg.get('default_scope', 'catravs')
+    scope = model.cfg.get('default_scope', SCOPE)
     with DefaultScope.overwrite_default_scope(scope):
         pipeline = Compose(steps)
     name = osp.splitext(osp.basename(video))[0] if video else 'clip'

@@ -1,47 +1,17 @@
-"""Load a config (plugins included) and build a model from it."""
+"""Build a model from a config (plugins included) and load its checkpoint."""
 from __future__ import annotations
 
 import os
-import os.path as osp
 from typing import Any
 
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from catravs.apis.config_loader import fromfile_with_plugins, import_plugins
-from catravs.apis.runner_setup import add_repo_root_to_path
-from catravs.utils.config_checks import check_top_level_keys
+from catravs.apis.config_loader import load_config
+from catravs.registry import SCOPE
 
-__all__ = ['load_config', 'init_model']
-
-
-def load_config(config: str | os.PathLike | Config,
-                cfg_options: dict[str, Any] | None = None) -> Config:
-    """Read a config as the tools do, from any working directory.
-
-    The repository root goes on ``sys.path`` first, so that ``projects.*``
-    plugins named in ``custom_imports`` import without PYTHONPATH; a plugin that
-    fails to import raises :class:`catravs.apis.config_loader.PluginImportError`.
-
-    Args:
-        config: a config file or a :class:`Config` (its custom imports are
-            imported too).
-        cfg_options: overrides, as ``--cfg-options`` takes them
-            (``{'train_cfg.max_epochs': 1}``).
-    """
-    add_repo_root_to_path()
-    if isinstance(config, Config):
-        cfg = config.copy()
-        import_plugins(cfg.get('custom_imports'), cfg.filename or '<Config object>')
-    else:
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file {os.fspath(config)} does not exist')
-        cfg = fromfile_with_plugins(config)
-    if cfg_options:
-        cfg.merge_from_dict(dict(cfg_options))
-    check_top_level_keys(cfg)
-    return cfg
+__all__ = ['init_model']
 
 
 def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None,
@@ -69,7 +39,7 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
     from catravs.registry import MODELS
 
     cfg = load_config(config, cfg_options)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'catravs')):
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', SCOPE)):
         model = MODELS.build(cfg.model)
     if checkpoint is not None:
         load_model_checkpoint(model, checkpoint, strict=strict)

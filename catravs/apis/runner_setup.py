@@ -1,4 +1,10 @@
-"""Shared set-up of the command-line tools."""
+"""From a config to a Runner: the tools' common arguments, the work dir, the CPU
+set-up of a (distributed) run, resuming, and the runner itself.
+
+``tools/train.py``, ``tools/test.py`` and :func:`catravs.apis.train` go through
+:func:`runner_config` / :func:`set_work_dir` and :func:`build_runner`, so the
+default work dir and the choice of runner class are made here only.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,21 +12,11 @@ import datetime
 import logging
 import os
 import os.path as osp
-import sys
 from typing import Optional
 
 from mmengine.config import Config, DictAction
 
-from catravs.apis.config_loader import fromfile_with_plugins
-from catravs.utils.config_checks import check_top_level_keys
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def add_repo_root_to_path() -> None:
-    """Make ``projects.*`` plugins importable from any working directory."""
-    if REPO_ROOT not in sys.path:
-        sys.path.insert(0, REPO_ROOT)
+from catravs.apis.config_loader import load_config
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -33,29 +29,43 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local-rank', '--local_rank', type=int, default=0)
 
 
-def load_config(args: argparse.Namespace) -> Config:
-    """Read the config, apply ``--cfg-options``, the launcher and the work dir."""
+def runner_config(args: argparse.Namespace) -> Config:
+    """The config of a tool's run: :func:`~catravs.apis.config_loader.load_config`
+    with ``--cfg-options``, then the launcher, the work dir and the CPU set-up.
+
+    Args:
+        args: parsed arguments with ``config``, ``cfg_options``, ``launcher``,
+            ``work_dir`` and ``local_rank`` (see :func:`add_common_args`).
+    """
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    add_repo_root_to_path()
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config} does not exist')
-    # plugins (custom_imports) fail with a message naming the plugin and the config
-    cfg = fromfile_with_plugins(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    check_top_level_keys(cfg)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir)
     # gloo wherever CUDA is absent, so that multi-process runs work on CPU
     import torch
     if not torch.cuda.is_available():
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
         _prepare_cpu_run(cfg)
     return cfg
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str] = None) -> None:
+    """``cfg.work_dir``: ``work_dir`` if given, else the config's own, else
+    ``./work_dirs/<config file name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+
+
+def build_runner(cfg: Config):
+    """The Runner of a config: MMEngine's ``Runner``, or the registered class that
+    the config names in ``runner_type``."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 
 def _prepare_cpu_run(cfg: Config) -> None:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import os
-import os.path as osp
 from typing import Any
 
 from mmengine.config import Config
 
-from .inference import load_config
+from .config_loader import load_config
+from .runner_setup import build_runner, set_work_dir
 
 __all__ = ['train']
 
@@ -26,16 +26,9 @@ def train(config: str | os.PathLike | Config, cfg_options: dict[str, Any] | None
     Returns:
         The :class:`mmengine.runner.Runner` after training.
     """
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
     cfg = load_config(config, cfg_options)
     cfg.launcher = 'none'
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        name = osp.splitext(osp.basename(cfg.filename or 'config'))[0]
-        cfg.work_dir = osp.join('./work_dirs', name)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    set_work_dir(cfg, work_dir)
+    runner = build_runner(cfg)
     runner.train()
     return runner

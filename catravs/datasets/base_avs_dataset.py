@@ -22,6 +22,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DefaultScope
 
+from catravs.registry import SCOPE
+
 from .synthavs_on_demand import ensure_synthavs
 
 __all__ = ['BaseAVSDataset', 'seeded_derangement', 'read_csv_rows', 'AudioOverride']
@@ -132,7 +134,7 @@ class BaseAVSDataset(BaseDataset):
             ensure_synthavs(data_root, self.DEFAULT_ANN_FILE if ann_file is None else ann_file,
                             self.SYNTHAVS_SUBSET, **synthesize)
         current = DefaultScope.get_current_instance()
-        with DefaultScope.overwrite_default_scope(None if current else 'catravs'):
+        with DefaultScope.overwrite_default_scope(None if current else SCOPE):
             super().__init__(
                 ann_file=self.DEFAULT_ANN_FILE if ann_file is None else ann_file,
                 metainfo=metainfo, data_root=data_root, data_prefix=prefix,

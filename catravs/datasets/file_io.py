@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from mmengine import fileio
 
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
+
 from .palette import rgb_to_class_map
 
 __all__ = [
@@ -203,7 +205,7 @@ def read_log_mel(path: str, clip_id: str | None = None,
     except Exception as err:
         raise DataFileError(f'log-mel file{_clip(clip_id)} cannot be loaded as a tensor: '
                             f'{path} ({err})') from err
-    if tensor.dim() != 4 or tuple(tensor.shape[1:]) != (1, 96, 64) or tensor.shape[0] == 0:
+    if tensor.dim() != 4 or tuple(tensor.shape[1:]) != VGGISH_EXAMPLE_SHAPE or tensor.shape[0] == 0:
         raise DataFileError(f'log-mel file{_clip(clip_id)} has shape {tuple(tensor.shape)}, '
                             f'expected [T, 1, 96, 64]: {path}')
     if not torch.isfinite(tensor).all():

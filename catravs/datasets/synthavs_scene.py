@@ -23,9 +23,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from catravs.utils.vggish_params import VGGISH_SAMPLE_RATE
+
 __all__ = ['ObjectKind', 'KINDS', 'SynthClip', 'sample_clip', 'SAMPLE_RATE', 'SOURCES']
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = VGGISH_SAMPLE_RATE  # VGGish's rate: the wavs need no resampling
 _BURST = (0.02, 0.58)      # seconds, relative to the start of each second
 _FADE = 0.01               # raised-cosine fade at both ends of a burst
 _SIZE_FRAC = 0.11          # object "radius" (area of a disc of that radius) / image size

@@ -6,11 +6,11 @@ from typing import Any
 import torch.nn as nn
 from mmengine.registry import DefaultScope
 
-from catravs.registry import MODEL_PART_CATEGORIES, MODELS, category_of
+from catravs.registry import MODEL_PART_CATEGORIES, MODELS, SCOPE, category_of
 
 
 def _lookup(type_name: str) -> type | None:
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         return MODELS.get(type_name)
 
 
@@ -64,5 +64,5 @@ def build_model_part(cfg: dict | nn.Module, category: str, field: str = '') -> n
             f'{", ".join(registered_in_category(category)) or "none"}.')
     if isinstance(cfg, nn.Module):
         return cfg
-    with DefaultScope.overwrite_default_scope('catravs'):
+    with DefaultScope.overwrite_default_scope(SCOPE):
         return MODELS.build(cfg)

@@ -1,3 +1,3 @@
-from .avs_data_sample import AVSDataSample
+from .avs_data_sample import IGNORE_INDEX, AVSDataSample
 
-__all__ = ['AVSDataSample']
+__all__ = ['AVSDataSample', 'IGNORE_INDEX']

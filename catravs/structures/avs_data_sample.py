@@ -4,13 +4,18 @@ from __future__ import annotations
 import torch
 from mmengine.structures import BaseDataElement
 
+#: the label of a pixel to ignore in ``gt_masks`` (every pixel of an unannotated frame,
+#: and padding): no loss, no metric
+IGNORE_INDEX = 255
+
 
 class AVSDataSample(BaseDataElement):
     """One clip of T frames.
 
     Data fields (all ``Tensor``; H, W = the label size of the sample):
         gt_masks (LongTensor[T, H, W]): binary (0/1) or class-index labels;
-            255 marks pixels to ignore (every pixel of an unannotated frame).
+            :data:`IGNORE_INDEX` (255) marks pixels to ignore (every pixel of an
+            unannotated frame).
         pred_masks (LongTensor[T, H, W]): predicted binary mask or class map.
         seg_logits (Tensor[T, H, W] or Tensor[T, K+1, H, W]): binary mask
             logits, or per-class scores for semantic segmentation.

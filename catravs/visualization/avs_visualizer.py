@@ -10,9 +10,7 @@ from mmengine.visualization import Visualizer
 
 from catravs.datasets.palette import voc_palette
 from catravs.registry import VISUALIZERS
-from catravs.structures import AVSDataSample
-
-IGNORE_INDEX = 255
+from catravs.structures import IGNORE_INDEX, AVSDataSample
 
 
 def overlay_mask(frame: np.ndarray, mask: np.ndarray, alpha: float = 0.5) -> np.ndarray:

@@ -53,7 +53,7 @@ def test_config_holds_the_authors_hyper_parameters(name):
     assert (crit.loss_focal.loss_weight, crit.loss_dice.loss_weight,
             crit.loss_bce.loss_weight) == (5.0, 5.0, 4.0)
     assert crit.loss_bce.released_double_sigmoid and crit.aux_loss
-    assert model.neck.released_init and model.decoder.released_init
+    assert model.neck.weight_std == 0.01 and model.decoder.xavier_init
     # frozen VGGish and pretrained files under pretrained/
     assert model.audio_encoder.type == 'VGGish' and model.audio_encoder.frozen
     assert model.audio_encoder.init_cfg.checkpoint == 'pretrained/vggish-10086976.pth'
@@ -95,7 +95,7 @@ def test_revised_variants_change_only_the_model(name):
         assert variant[key] == base[key], key
     for key in ('backbone', 'audio_encoder', 'task', 'num_classes'):
         assert variant.model[key] == base.model[key], key
-    assert {**variant.model.decoder, 'released_init': True} == base.model.decoder
+    assert {**variant.model.decoder, 'xavier_init': True} == base.model.decoder
     build(variant)
 
 

@@ -153,7 +153,7 @@ def test_misspelled_top_level_config_key_is_refused(tmp_path):
     import argparse
 
     from catravs.apis import load_config
-    from catravs.apis.runner_setup import load_config as tool_load_config
+    from catravs.apis.runner_setup import runner_config
     from catravs.utils.config_checks import ConfigKeyError
     from tests.conftest import REPO_ROOT
 
@@ -164,6 +164,6 @@ def test_misspelled_top_level_config_key_is_refused(tmp_path):
     args = argparse.Namespace(config=config, cfg_options={'val_evaluater.type': 'X'},
                               launcher='none', work_dir=str(tmp_path), local_rank=0)
     with pytest.raises(ConfigKeyError, match="'val_evaluater'; did you mean 'val_evaluator'"):
-        tool_load_config(args)
+        runner_config(args)
     # the config's own variables are not mistaken for misspelt keys
     assert load_config(config).data_root == 'data/synthavs_s4'

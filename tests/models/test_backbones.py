@@ -326,11 +326,14 @@ def test_other_init_cfgs_still_run(tmp_path) -> None:
     assert torch.all(model.layer3[1].conv2.weight == 0.5)
 
 
-def test_pvt_v2_to_timm_tool(tmp_path) -> None:
+def test_pvt_v2_to_timm_tool(tmp_path, monkeypatch) -> None:
     import importlib.util
     import os.path as osp
-    tool = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'model_converters',
-                    'pvt_v2_to_timm.py')
+    folder = osp.join(osp.dirname(__file__), '..', '..', 'tools', 'model_converters')
+    tool = osp.join(folder, 'pvt_v2_to_timm.py')
+    # as `python tools/model_converters/pvt_v2_to_timm.py` does: the script's folder is
+    # sys.path[0], so it imports its sibling convert_pretrained
+    monkeypatch.syspath_prepend(folder)
     spec = importlib.util.spec_from_file_location('pvt_v2_to_timm', tool)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,8 +1,10 @@
 """Fixtures of the plugin tests: tiny SynthAVS data and a guard for the global registries."""
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -54,9 +56,21 @@ def tiny_run_options(data_root: str) -> list[str]:
     return opts
 
 
+@functools.cache
+def _package_only_path() -> str:
+    """A folder that holds only a link to this checkout's ``catravs`` package: on
+    PYTHONPATH it makes catravs importable, as an installed package is, but not the
+    repository root (so not ``projects``)."""
+    folder = tempfile.mkdtemp(prefix='catravs-package-only-')
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.symlink(os.path.join(here, 'catravs'), os.path.join(folder, 'catravs'))
+    return folder
+
+
 def clean_env() -> dict[str, str]:
-    """The environment without PYTHONPATH (the tools must find plugins on their own)."""
-    return {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    """The environment of a user who installed catravs: the package importable, the
+    repository root not on the path (the tools must find plugins on their own)."""
+    return dict(os.environ, PYTHONPATH=_package_only_path())
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
 """The plugin config through tools/train.py, tools/test.py, tools/dist_train.sh and the API.
 
-Every run starts outside the repository, without PYTHONPATH: the tools and
-``catravs.apis`` put the repository root on ``sys.path`` themselves. Data: a tiny
+Every run starts outside the repository, with only the catravs package on the path
+(as an installed package): the config loader finds ``projects`` on its own. Data: a tiny
 generated SynthAVS S4 set, passed with ``--cfg-options ...data_root=``.
 """
 from __future__ import annotations

@@ -35,9 +35,8 @@ def run_tool(*args: str) -> str:
 def test_train_step_table_and_json(tmp_path) -> None:
     out = run_tool(*SMALL, '--json-out', str(tmp_path / 'r.json'))
     assert 'torch: ' + torch.__version__ in out and 'cpu: ' in out
-    # step time, first step (the compilation with --compile), clips/s, peak
-    assert re.search(r'\| ours +\| 1x2x32x32 +\| [0-9.e-]+ +\| [0-9.e-]+ +\| [0-9.e-]+ +\| '
-                     r'[0-9.]+ GiB', out)
+    # step s (median), first step s, clips/s, peak memory
+    assert re.search(r'\| ours +\| 1x2x32x32 +(\| [0-9.e-]+ +){3}\| [0-9.]+ GiB', out), out
     result = json.load(open(tmp_path / 'r.json'))['result']
     assert result['task'] == 'train' and len(result['times']) == 1 and result['peak_bytes'] > 0
     assert result['first_step_s'] > 0

@@ -147,14 +147,14 @@ def test_dist_train_rejects_bad_arguments(args, env, message, tmp_path):
 def test_cpu_config_drops_sync_bn_and_refuses_slurm(dist_config, monkeypatch):
     import torch
 
-    from catravs.apis.runner_setup import load_config
+    from catravs.apis.runner_setup import runner_config
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     args = argparse.Namespace(config=dist_config, cfg_options={'sync_bn': 'torch'},
                               launcher='none', work_dir=None, local_rank=0)
-    cfg = load_config(args)
+    cfg = runner_config(args)
     assert cfg.sync_bn is None and cfg.env_cfg.dist_cfg.backend == 'gloo'
     with pytest.raises(RuntimeError, match='launch with torchrun'):
-        load_config(argparse.Namespace(**{**vars(args), 'launcher': 'slurm'}))
+        runner_config(argparse.Namespace(**{**vars(args), 'launcher': 'slurm'}))
 
 
 FINISH_SCRIPT = """

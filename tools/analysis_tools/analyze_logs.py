@@ -58,7 +58,10 @@ def load_curves(path: str, keys: list[str]) -> dict[str, tuple[list[float], list
 
 def plot_curve(work_dirs: list[str], keys: list[str], out: str,
                legends: list[str] | None = None, title: str | None = None) -> str:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as err:
+        raise ImportError('plotting needs matplotlib: pip install -e ".[analysis]"') from err
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 

@@ -21,9 +21,7 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
 GiB = 1024 ** 3
 
@@ -124,11 +122,8 @@ def main(argv=None) -> str:
     import torch
 
     from catravs.analysis import bench_compare, bench_data, benchmarking
-    from catravs.apis.runner_setup import add_repo_root_to_path
-    add_repo_root_to_path()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    from catravs.apis import load_config
+    cfg = load_config(args.config, args.cfg_options)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.no_cpu_lean:

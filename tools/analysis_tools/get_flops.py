@@ -11,11 +11,8 @@ the parameters (total and trainable) and the FLOPs as
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import Config, DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,15 +45,9 @@ def main(argv=None) -> str:
     import torch
 
     from catravs.analysis.complexity import analyse_model, build_model_for_analysis, format_report
-    from catravs.apis.runner_setup import add_repo_root_to_path
+    from catravs.apis import load_config
 
-    add_repo_root_to_path()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('custom_imports'):
-        from mmengine.utils import import_modules_from_strings
-        import_modules_from_strings(**cfg.custom_imports)
+    cfg = load_config(args.config, args.cfg_options)
     t, h, w = resolve_shape(cfg, args.shape)
     torch.manual_seed(0)
     model = build_model_for_analysis(cfg)

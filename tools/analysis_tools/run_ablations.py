@@ -28,10 +28,7 @@ import sys
 import time
 from typing import Any
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO_ROOT)
-
-from catravs.analysis.ablation_table import (  # noqa: E402,F401
+from catravs.analysis.ablation_table import (  # noqa: F401
     MARK_END,
     MARK_START,
     format_duration,
@@ -40,6 +37,7 @@ from catravs.analysis.ablation_table import (  # noqa: E402,F401
     update_readme,
 )
 
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ABLATION_DIR = osp.join(REPO_ROOT, 'configs', 'catr', 'ablations')
 README = osp.join(REPO_ROOT, 'configs', 'catr', 'README.md')
 PREFIX = 'catr_tiny_'

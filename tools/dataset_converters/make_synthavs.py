@@ -9,13 +9,10 @@ Example::
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from catravs.datasets.synthavs import make_synthavs  # noqa: E402
+from catravs.datasets.synthavs import make_synthavs
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

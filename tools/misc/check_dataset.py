@@ -11,12 +11,9 @@ Example::
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from catravs.datasets.checks import check_dataset  # noqa: E402
+from catravs.datasets.checks import check_dataset
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

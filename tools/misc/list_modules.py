@@ -4,14 +4,9 @@
 ``--config`` the config's ``custom_imports`` (plugins) are imported first.
 """
 import argparse
-import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmengine.config import Config  # noqa: E402
-
-from catravs.analysis.module_listing import list_registered  # noqa: E402
+from catravs.analysis.module_listing import list_registered
+from catravs.apis import load_config
 
 
 def main() -> None:
@@ -20,7 +15,7 @@ def main() -> None:
     parser.add_argument('--config', help='import this config\'s custom_imports first')
     args = parser.parse_args()
     if args.config:
-        Config.fromfile(args.config)  # imports custom_imports
+        load_config(args.config)  # imports custom_imports
     listing = list_registered()
     if args.category:
         if args.category not in listing:

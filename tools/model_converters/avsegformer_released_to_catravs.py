@@ -15,18 +15,17 @@ import os.path as osp
 import sys
 from collections import Counter
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.config import Config
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-
-from catravs.engine.checkpoint_io import atomic_torch_save  # noqa: E402
-from catravs.models.backbones.pretrained import load_state_dict_file  # noqa: E402
-from catravs.models.segmentors.avsegformer_released_keys import (  # noqa: E402
+from catravs.apis import load_config
+from catravs.engine.checkpoint_io import atomic_torch_save
+from catravs.models.backbones.pretrained import load_state_dict_file
+from catravs.models.segmentors.avsegformer_released_keys import (
     catravs_key_to_released,
     convert_released_state_dict,
 )
-from catravs.registry import MODELS  # noqa: E402
+from catravs.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASSIFIER = 'head.fc.4.weight'  # [K, 32, 1, 1]: K = 1 (S4, MS3) or 71 (AVSS)
@@ -35,7 +34,7 @@ CLASSIFIER = 'head.fc.4.weight'  # [K, 32, 1, 1]: K = 1 (S4, MS3) or 71 (AVSS)
 def default_config(state_dict: dict) -> Config:
     """The base config that matches the released checkpoint's backbone and classes."""
     r50 = any(k.startswith('backbone.layer1.') for k in state_dict)
-    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models',
+    cfg = load_config(osp.join(REPO, 'configs', '_base_', 'models',
                                    f'avsegformer_{"r50" if r50 else "pvt"}.py'))
     if CLASSIFIER in state_dict and state_dict[CLASSIFIER].shape[0] > 1:
         cfg.model.update(task='semantic', num_classes=int(state_dict[CLASSIFIER].shape[0]))
@@ -80,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as err:
         print(f'error: {args.src}: {err.args[0]}; nothing written', file=sys.stderr)
         return 1
-    cfg = Config.fromfile(args.config) if args.config else default_config(released)
+    cfg = load_config(args.config) if args.config else default_config(released)
     problems = check(converted, target_shapes(cfg))
     if problems:
         for problem in problems:

@@ -17,12 +17,11 @@ import os.path as osp
 import sys
 from collections import Counter
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from catravs.engine.checkpoint_io import atomic_torch_save  # noqa: E402
-from catravs.engine.strict_loading import CheckpointMismatchError  # noqa: E402
-from catravs.models.backbones.pretrained import load_state_dict_file  # noqa: E402
-from catravs.models.segmentors.catr_released_keys import convert_released_state_dict  # noqa: E402
+from catravs.engine.checkpoint_io import atomic_torch_save
+from catravs.engine.strict_loading import CheckpointMismatchError
+from catravs.models.backbones.pretrained import load_state_dict_file
+from catravs.models.segmentors.catr_released_keys import convert_released_state_dict
+from catravs.registry import SCOPE
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')
@@ -41,7 +40,7 @@ def check_fits(converted: dict, origins: dict, config: str, source: str,
     from catravs.engine.strict_loading import check_state_dict_fits
     from catravs.registry import MODELS
     cfg = load_config(config)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'catravs')), \
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', SCOPE)), \
             torch.device('meta'):  # shapes only: nothing allocated, nothing initialised
         model = MODELS.build(cfg.model)
     hint = '' if has_vggish else NO_VGGISH

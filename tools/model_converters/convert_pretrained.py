@@ -23,13 +23,11 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
+from mmengine.registry import DefaultScope
 
-import torch  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
-
-from catravs.models.backbones.pretrained import PretrainedLoaderMixin, format_keys, format_report  # noqa: E402
-from catravs.registry import MODELS  # noqa: E402
+from catravs.models.backbones.pretrained import PretrainedLoaderMixin, format_keys, format_report
+from catravs.registry import MODELS, SCOPE
 
 
 def _parse_value(text: str) -> object:
@@ -43,7 +41,7 @@ def convert(type_name: str, src: str, out: str | None = None, model_args: dict |
             prefix: str | None = None, keep_unused: bool = False, force: bool = False) -> int:
     """Check ``src`` against the registered ``type_name``; save the converted dict to ``out``."""
     MODELS.import_from_location()
-    with DefaultScope.overwrite_default_scope('catravs'), torch.device('meta'):
+    with DefaultScope.overwrite_default_scope(SCOPE), torch.device('meta'):
         module = MODELS.build(dict(type=type_name, **(model_args or {})))  # no weights allocated
     if not isinstance(module, PretrainedLoaderMixin):
         print(f'{type_name} has no pretrained converter', file=sys.stderr)

@@ -13,12 +13,10 @@ Example::
 from __future__ import annotations
 
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-
-from convert_pretrained import convert  # noqa: E402
+# a sibling script: run as a script, this file's folder is sys.path[0]
+from convert_pretrained import convert
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,16 +33,18 @@ __all__ = [
     'samples_for_examples',
 ]
 
-# VGGish input constants (vggish_params.py).
-VGGISH_SAMPLE_RATE = 16000
-VGGISH_WINDOW = 400          # 25 ms at 16 kHz
-VGGISH_HOP = 160             # 10 ms at 16 kHz
-VGGISH_FFT = 512             # next power of two >= window
-VGGISH_MEL_BINS = 64
-VGGISH_MEL_MIN_HZ = 125.0
-VGGISH_MEL_MAX_HZ = 7500.0
-VGGISH_LOG_OFFSET = 0.01
-VGGISH_EXAMPLE_FRAMES = 96   # 0.96 s of 10 ms frames
+from catravs.utils.vggish_params import (  # noqa: F401 - re-exported
+    VGGISH_EXAMPLE_FRAMES,
+    VGGISH_EXAMPLE_SHAPE,
+    VGGISH_FFT,
+    VGGISH_HOP,
+    VGGISH_LOG_OFFSET,
+    VGGISH_MEL_BINS,
+    VGGISH_MEL_MAX_HZ,
+    VGGISH_MEL_MIN_HZ,
+    VGGISH_SAMPLE_RATE,
+    VGGISH_WINDOW,
+)
 
 # torchaudio's Kaiser-windowed sinc with these settings approximates resampy's
 # 'kaiser_best' filter, which vggish_input.py uses.

@@ -20,6 +20,8 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 
 from catravs.registry import TRANSFORMS
+from catravs.structures import IGNORE_INDEX
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
 from ..file_io import (
     DataFileError,
@@ -40,8 +42,6 @@ from .audio import (
 from .log_mel_cache import FRONT_END_PARAMS, cached_log_mel
 
 __all__ = ['LoadClipFrames', 'LoadClipMasks', 'LoadClipAudio', 'silence_log_mel']
-
-IGNORE_INDEX = 255
 
 
 @functools.lru_cache(maxsize=1)
@@ -198,7 +198,7 @@ class LoadClipAudio(BaseTransform):
             print_log(f"log-mel file of clip '{_clip_id(results)}' holds {rows.shape[0]} "
                       f'examples for {n_valid} frames; padded with silence: {path}',
                       logger='current', level=logging.WARNING)
-        out = np.broadcast_to(silence_log_mel(), (T, 1, 96, 64)).copy()
+        out = np.broadcast_to(silence_log_mel(), (T, *VGGISH_EXAMPLE_SHAPE)).copy()
         out[:min(T, rows.shape[0])] = rows[:T]
         return out
 
@@ -238,8 +238,9 @@ class LoadClipAudio(BaseTransform):
         needed = ((n_valid - 1) * VGGISH_SAMPLE_RATE + one if self.wav_slicing == 'per_second'
                   else samples_for_examples(n_valid))
         if num_samples < needed:
-            print_log(f"wav of clip '{clip_id}' is {num_samples / 16000:.3f} s, "
-                      f'{n_valid} frames need {needed / 16000:.3f} s; padded with silence: '
+            rate = VGGISH_SAMPLE_RATE
+            print_log(f"wav of clip '{clip_id}' is {num_samples / rate:.3f} s, "
+                      f'{n_valid} frames need {needed / rate:.3f} s; padded with silence: '
                       f'{path}', logger='current', level=logging.WARNING)
         return out.copy()
 
@@ -248,7 +249,7 @@ class LoadClipAudio(BaseTransform):
         valid = list(results.get('valid_frames', [True] * T))
         n_valid = int(sum(valid))
         if results.get('audio_silence', False):
-            audio = np.broadcast_to(silence_log_mel(), (T, 1, 96, 64)).copy()
+            audio = np.broadcast_to(silence_log_mel(), (T, *VGGISH_EXAMPLE_SHAPE)).copy()
         elif self.source == 'log_mel':
             audio = self._from_log_mel(results, T, n_valid)
         else:

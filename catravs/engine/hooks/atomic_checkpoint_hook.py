@@ -19,6 +19,7 @@ from ..checkpoint_io import (
     remove_stale_temp_files,
     temp_path_for,
 )
+from .rng_state_hook import RNGStateHook
 
 
 @HOOKS.register_module()
@@ -95,7 +96,7 @@ class AtomicCheckpointHook(CheckpointHook):
         if self._is_local() and is_main_process():
             for path in remove_stale_temp_files(self.out_dir):
                 runner.logger.warning(f'removed {path}: an interrupted checkpoint write')
-        if self.save_rng_state and not any(type(h).__name__ == 'RNGStateHook'
+        if self.save_rng_state and not any(isinstance(h, RNGStateHook)
                                            for h in runner.hooks):
             runner.logger.warning(
                 'AtomicCheckpointHook records the random state, but no RNGStateHook is '

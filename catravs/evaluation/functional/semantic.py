@@ -25,6 +25,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from catravs.structures import IGNORE_INDEX
+
 #: the epsilon AVSBench adds to the union (numpy's float64 machine epsilon).
 SEMANTIC_IOU_EPS = 2.220446049250313e-16
 
@@ -44,7 +46,7 @@ def semantic_pred_labels(pred_scores: Tensor) -> Tensor:
 
 
 def semantic_frame_areas(pred_labels: Tensor, gt: Tensor, num_classes: int,
-                         ignore_index: int | None = 255) -> tuple[Tensor, Tensor, Tensor]:
+                         ignore_index: int | None = IGNORE_INDEX) -> tuple[Tensor, Tensor, Tensor]:
     """Per-frame, per-class intersection, predicted and labelled areas.
 
     Args:
@@ -79,7 +81,7 @@ def semantic_frame_areas(pred_labels: Tensor, gt: Tensor, num_classes: int,
 
 
 def semantic_iou_fscore_from_labels(pred_labels: Tensor, gt: Tensor, num_classes: int,
-                                    beta2: float = 0.3, ignore_index: int | None = 255
+                                    beta2: float = 0.3, ignore_index: int | None = IGNORE_INDEX
                                     ) -> tuple[Tensor, Tensor, Tensor]:
     """AVSBench-semantic sums over a set of frames, from predicted class maps.
 
@@ -106,7 +108,7 @@ def semantic_iou_fscore_from_labels(pred_labels: Tensor, gt: Tensor, num_classes
 
 
 def semantic_iou_fscore(pred_logits: Tensor, gt: Tensor, beta2: float = 0.3,
-                        ignore_index: int | None = 255) -> tuple[Tensor, Tensor, Tensor]:
+                        ignore_index: int | None = IGNORE_INDEX) -> tuple[Tensor, Tensor, Tensor]:
     """AVSBench-semantic per-class sums over a set of frames.
 
     Args:

@@ -11,6 +11,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from catravs.registry import METRICS
+from catravs.structures import IGNORE_INDEX
 
 from ..functional.semantic import (
     semantic_iou_fscore_from_labels,
@@ -74,7 +75,7 @@ class AVSSemanticMetric(BaseMetric):
     AVSBENCH_SUFFIX = '(avsbench)'
 
     def __init__(self, background_index: int = 0,
-                 ignore_index: int | None = 255, num_classes: int | None = None,
+                 ignore_index: int | None = IGNORE_INDEX, num_classes: int | None = None,
                  beta2: float = 0.3, per_class_results: bool = False,
                  collect_device: str = 'gpu', prefix: str | None = None,
                  collect_dir: str | None = None) -> None:

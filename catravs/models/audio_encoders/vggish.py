@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 from torch import Tensor
 
 from catravs.registry import MODELS
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
 from ..backbones.pretrained import PretrainedLoaderMixin, StateDict
 from .base_audio_encoder import BaseAudioEncoder
@@ -93,14 +95,14 @@ class VGGish(PretrainedLoaderMixin, BaseAudioEncoder):
 
     def _embed(self, log_mel: Tensor) -> Tensor:
         x = self.features(log_mel)                 # [N, 512, 6, 4]
-        x = x.permute(0, 2, 3, 1).flatten(1)       # NHWC flatten: [N, 6 * 4 * 512]
+        x = rearrange(x, 'n c h w -> n (h w c)')   # the released NHWC flatten: [N, 12288]
         return self.embeddings(x)                  # [N, 128]
 
     def forward(self, log_mel: Tensor) -> Tensor:
         """``Tensor[N, 1, 96, 64]`` (or ``[N, 96, 64]``) log-mel -> ``Tensor[N, 128]``."""
         if log_mel.dim() == 3:
             log_mel = log_mel.unsqueeze(1)
-        if log_mel.shape[1:] != (1, 96, 64):
+        if tuple(log_mel.shape[1:]) != VGGISH_EXAMPLE_SHAPE:
             raise ValueError(f'VGGish expects log-mel examples [N, 1, 96, 64], got '
                              f'{tuple(log_mel.shape)}')
         if self.frozen:

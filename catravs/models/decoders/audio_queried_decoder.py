@@ -32,14 +32,14 @@ class AudioQueriedDecoder(BaseQueryDecoder):
             released code); ``'audio'``: queries start from the frame's projected
             audio token plus the learned embeddings (the paper's audio-constrained
             queries).
-        released_init: Xavier-uniform for the layers' matrices, as the released
+        xavier_init: Xavier-uniform for the layers' matrices, as the released
             ``MultimodalTransformer._reset_parameters`` (the query embeddings keep
             ``nn.Embedding``'s normal init there too).
     """
 
     def __init__(self, num_queries: int = 50, d_model: int = 256, nhead: int = 8,
                  num_layers: int = 3, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 query_init: QueryInit = 'learned', released_init: bool = False,
+                 query_init: QueryInit = 'learned', xavier_init: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if query_init not in ('learned', 'audio'):
@@ -50,7 +50,7 @@ class AudioQueriedDecoder(BaseQueryDecoder):
         self.layers = nn.ModuleList(
             DecoderLayer(d_model, nhead, dim_feedforward, dropout) for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
-        if released_init:
+        if xavier_init:
             for param in self.layers.parameters():
                 if param.dim() > 1:
                     nn.init.xavier_uniform_(param)

@@ -12,6 +12,7 @@ and return a :class:`FusionOutput` (N = B * T).
 from __future__ import annotations
 
 import torch.nn as nn
+from einops import rearrange
 from torch import Tensor
 
 from catravs.models.utils import EncoderLayer
@@ -121,9 +122,9 @@ class VisualOnlyFusion(BaseFusion):
     def forward(self, video: Tensor, video_pos: Tensor, audio: Tensor | None = None
                 ) -> FusionOutput:
         b, t, c, h, w = video.shape
-        tokens = video.flatten(3).transpose(2, 3).flatten(0, 1)  # [N, h*w, C]
-        pos = video_pos.flatten(3).transpose(2, 3).flatten(0, 1)
+        tokens = rearrange(video, 'b t c h w -> (b t) (h w) c')
+        pos = rearrange(video_pos, 'b t c h w -> (b t) (h w) c')
         for layer in self.layers:
             tokens = layer(tokens, pos)
-        fused = tokens.transpose(1, 2).reshape(b * t, c, h, w)
+        fused = rearrange(tokens, 'n (h w) c -> n c h w', h=h)
         return FusionOutput(fused, tokens, pos)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 from torch import Tensor
 
 from catravs.models.utils import EncoderLayer, frame_position_embedding
@@ -71,8 +72,8 @@ class CombinatorialDependenceFusion(BaseFusion):
 
     def forward(self, video: Tensor, video_pos: Tensor, audio: Tensor) -> FusionOutput:
         b, t, c, h, w = video.shape
-        tokens = video.flatten(3).transpose(2, 3)  # [B, T, h*w, C]
-        pos = video_pos.flatten(3).transpose(2, 3)
+        tokens = rearrange(video, 'b t c h w -> b t (h w) c')
+        pos = rearrange(video_pos, 'b t c h w -> b t (h w) c')
         clip_audio = audio[:, None].expand(b, t, t, c)  # each frame sees all T audio tokens
         audio_pos = torch.zeros_like(audio)  # [B, T, C]; the authors': no position
         if self.frame_pos:
@@ -89,13 +90,13 @@ class CombinatorialDependenceFusion(BaseFusion):
                 memory = layer(memory, memory_pos)
 
         if not self.use_temporal:
-            fused = memory[:, :h * w].transpose(1, 2).reshape(b * t, c, h, w)
+            fused = rearrange(memory[:, :h * w], 'n (h w) c -> n c h w', h=h)
             return FusionOutput(fused, memory, memory_pos)
 
         v, a, fused = tokens, audio, None
         for i, block in enumerate(self.temporal_blocks):
             v, a = block(v, a, pos, audio_pos)
-            out = v.flatten(0, 1).transpose(1, 2).reshape(b * t, c, h, w)
+            out = rearrange(v, 'b t (h w) c -> (b t) c h w', h=h)
             if not self.use_gate:
                 fused = out
             elif i == 0:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 from torch import Tensor
 
 from catravs.models.utils import FFN, AttentionLayer
@@ -68,14 +69,14 @@ class CrossAttentionFusion(BaseFusion):
         if audio.shape != (b, t, c):
             raise ValueError(f'CrossAttentionFusion expects audio [B, T, C] = [{b}, {t}, {c}], '
                              f'got {tuple(audio.shape)}')
-        tokens = video.flatten(3).transpose(2, 3)  # [B, T, h*w, C]
-        pos = video_pos.flatten(3).transpose(2, 3)
-        v = tokens.reshape(b, t * h * w, c)
-        v_pos = pos.reshape(b, t * h * w, c)
+        tokens = rearrange(video, 'b t c h w -> b t (h w) c')
+        pos = rearrange(video_pos, 'b t c h w -> b t (h w) c')
+        v = rearrange(tokens, 'b t s c -> b (t s) c')
+        v_pos = rearrange(pos, 'b t s c -> b (t s) c')
         for layer in self.layers:
             v = layer(v, audio, v_pos)
-        v = v.reshape(b, t, h * w, c)
-        fused = v.flatten(0, 1).transpose(1, 2).reshape(b * t, c, h, w)
+        v = rearrange(v, 'b (t s) c -> b t s c', t=t)
+        fused = rearrange(v, 'b t (h w) c -> (b t) c h w', h=h)
         clip_audio = audio[:, None].expand(b, t, t, c)  # every frame sees the clip's audio
         memory = torch.cat([v, clip_audio], dim=2).flatten(0, 1)  # [N, h*w + T, C]
         memory_pos = torch.cat([pos, torch.zeros_like(clip_audio)], dim=2).flatten(0, 1)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from einops import rearrange
 from torch import Tensor
 
 from catravs.models.utils import EncoderLayer, checkpointed
@@ -68,8 +69,8 @@ class ReleasedCATRFusion(BaseFusion):
 
     def forward(self, video: Tensor, video_pos: Tensor, audio: Tensor) -> FusionOutput:
         b, t, c, h, w = video.shape
-        tokens = video.flatten(3).transpose(2, 3)  # [B, T, h*w, C]
-        pos = video_pos.flatten(3).transpose(2, 3)
+        tokens = rearrange(video, 'b t c h w -> b t (h w) c')
+        pos = rearrange(video_pos, 'b t c h w -> b t (h w) c')
         clip_audio = audio[:, None].expand(b, t, t, c)
         seq = torch.cat([tokens, clip_audio], dim=2)  # [B, T, h*w + T, C]
         seq_pos = torch.cat([pos, torch.zeros_like(clip_audio)], dim=2)
@@ -78,9 +79,9 @@ class ReleasedCATRFusion(BaseFusion):
         for layer in self.spatial_layers:
             memory = checkpointed(layer, memory, memory_pos, enabled=self.with_cp)
 
-        clip_pos = pos.reshape(b, t * h * w, c)
+        clip_pos = rearrange(pos, 'b t s c -> b (t s) c')
         blocks = []
         for layer in self.temporal_layers:
             out, seq = checkpointed(layer, seq, seq_pos, clip_pos, enabled=self.with_cp)
-            blocks.append(out.view(b * t, h * w, c).transpose(1, 2).reshape(b * t, c, h, w))
+            blocks.append(rearrange(out, 'b (t h w) c -> (b t) c h w', t=t, h=h))
         return FusionOutput(self.gate(*blocks), memory, memory_pos)

@@ -5,13 +5,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from catravs.registry import MODELS
+from catravs.structures import IGNORE_INDEX
 
 from .base_loss import BaseLoss
 from .dice_loss import dice_loss
 
 __all__ = ['IoUMixLoss']
-
-IGNORE_INDEX = 255
 
 
 @MODELS.register_module()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from einops import rearrange
 from mmengine.dist import all_reduce, get_world_size
 from torch import Tensor
 
@@ -94,8 +95,8 @@ class MaskSetCriterion(BaseLoss):
             cls_logits.append(logits)
             cls_targets.append(labels)
             if len(q_idx):
-                preds.append(masks[:, q_idx].transpose(0, 1).flatten(1))  # [G, T'*h*w]
-                gts.append(tgt.masks[g_idx].flatten(1))
+                preds.append(rearrange(masks[:, q_idx], 't g h w -> g (t h w)'))
+                gts.append(rearrange(tgt.masks[g_idx], 'g t h w -> g (t h w)'))
                 valids.append(tgt.valid.flatten()[None].expand(len(g_idx), -1))
         losses = {}
         if self.loss_cls is not None:

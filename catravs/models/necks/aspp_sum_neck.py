@@ -44,13 +44,15 @@ class ASPPSumNeck(BaseNeck):
         out_levels: indices of the levels to project (default: all). The
             released code also projects the stride-4 level and never reads it;
             its configs leave that level out (``(1, 2, 3)``).
-        released_init: conv weights drawn from N(0, 0.01), as the released
-            ``Classifier_Module`` (biases keep PyTorch's default).
+        weight_std: when given, the conv weights are drawn from N(0, weight_std)
+            (the released ``Classifier_Module``: 0.01; biases keep PyTorch's
+            default); None keeps PyTorch's default init.
     """
 
     def __init__(self, in_channels: Sequence[int], out_channels: int = 256,
                  dilations: Sequence[int] = (3, 6, 12, 18),
-                 out_levels: Optional[Sequence[int]] = None, released_init: bool = False,
+                 out_levels: Optional[Sequence[int]] = None,
+                 weight_std: Optional[float] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.out_channels = out_channels
@@ -59,10 +61,10 @@ class ASPPSumNeck(BaseNeck):
         self.levels = nn.ModuleList(
             DilatedConvSum(c, out_channels, dilations) if i in self.out_levels else nn.Identity()
             for i, c in enumerate(in_channels))
-        if released_init:
+        if weight_std is not None:
             for module in self.modules():
                 if isinstance(module, nn.Conv2d):
-                    nn.init.normal_(module.weight, 0, 0.01)
+                    nn.init.normal_(module.weight, 0, weight_std)
 
     def forward(self, feats: Sequence[Tensor]) -> list[Optional[Tensor]]:
         if len(feats) != len(self.levels):

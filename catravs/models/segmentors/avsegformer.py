@@ -10,7 +10,7 @@ from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
-from catravs.registry import MODELS
+from catravs.registry import MODELS, SCOPE
 from catravs.structures import AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
@@ -51,7 +51,7 @@ class AVSegFormer(BaseAVSegmentor):
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
-            with DefaultScope.overwrite_default_scope('catravs'):
+            with DefaultScope.overwrite_default_scope(SCOPE):
                 data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(non_finite=non_finite, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)

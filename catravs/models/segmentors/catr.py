@@ -7,14 +7,15 @@ from typing import Literal, Optional, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from einops import rearrange
 from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
 from catravs.models.losses import ClipTargets
 from catravs.models.utils import AttentionImpl, set_attention_impl, sine_position_embedding
-from catravs.registry import MODELS
-from catravs.structures import AVSDataSample
+from catravs.registry import MODELS, SCOPE
+from catravs.structures import IGNORE_INDEX, AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
 from .label_size import to_label_size
@@ -22,7 +23,6 @@ from .label_size import to_label_size
 Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
 LossResolution = Literal['prediction', 'label']
-IGNORE_INDEX = 255
 
 
 @MODELS.register_module()
@@ -68,7 +68,7 @@ class CATR(BaseAVSegmentor):
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
-            with DefaultScope.overwrite_default_scope('catravs'):
+            with DefaultScope.overwrite_default_scope(SCOPE):
                 data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(non_finite=non_finite, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
@@ -130,7 +130,8 @@ class CATR(BaseAVSegmentor):
         n, c, h, w = tokens.shape
         not_mask = tokens.new_ones((n, h, w), dtype=torch.bool)
         pos = sine_position_embedding(not_mask, c // 2).to(tokens.dtype)
-        fused = self.fusion(tokens.view(b, t, c, h, w), pos.view(b, t, c, h, w), audio_tokens)
+        fused = self.fusion(rearrange(tokens, '(b t) c h w -> b t c h w', b=b),
+                            rearrange(pos, '(b t) c h w -> b t c h w', b=b), audio_tokens)
         queries = self.decoder(fused.memory, fused.memory_pos, audio_tokens.flatten(0, 1))
         return self.head(queries, fused.video, feats)
 

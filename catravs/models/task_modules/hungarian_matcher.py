@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
@@ -41,8 +42,8 @@ class HungarianMatcher(BaseMatcher):
             return empty, empty
         probs = class_logits.float().softmax(-1).mean(0)  # [Q, K+1]
         cost = -self.cost_class * probs[:, gt_labels]
-        pred = mask_logits.float().transpose(0, 1).flatten(1)  # [Q, T'*h*w]
-        gt = gt_masks.float().flatten(1)  # [G, T'*h*w]
+        pred = rearrange(mask_logits.float(), 't q h w -> q (t h w)')
+        gt = rearrange(gt_masks.float(), 'g t h w -> g (t h w)')
         cost = cost + self.cost_dice * pairwise_dice_cost(pred, gt, valid.flatten())
         q_idx, g_idx = linear_sum_assignment(cost.cpu().numpy())
         return (torch.as_tensor(q_idx, dtype=torch.long, device=device),

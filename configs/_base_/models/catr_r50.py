@@ -25,7 +25,8 @@ model = dict(
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/resnet50-19c8e357.pth')),
     # the released code also projects the stride-4 level (conv1) and never reads it
     neck=dict(type='ASPPSumNeck', out_channels=d_model, dilations=(3, 6, 12, 18),
-              out_levels=(1, 2, 3), released_init=True),
+              out_levels=(1, 2, 3),
+              weight_std=0.01),  # the released Classifier_Module: N(0, 0.01)
     audio_encoder=dict(
         type='VGGish',
         frozen=True,
@@ -50,7 +51,7 @@ model = dict(
         dim_feedforward=2048,
         dropout=0.1,
         query_init='learned',  # zero queries with learned position embeddings
-        released_init=True),
+        xavier_init=True),  # MultimodalTransformer._reset_parameters
     head=dict(
         type='DynamicMaskHead',
         channels=d_model,

@@ -16,8 +16,8 @@ _base_ = ['./catr_r50.py']
 d_model = 256
 model = dict(
     loss_resolution='prediction',
-    neck=dict(out_levels=None, released_init=False),
-    decoder=dict(released_init=False),
+    neck=dict(out_levels=None, weight_std=None),
+    decoder=dict(xavier_init=False),
     fusion=dict(
         _delete_=True,
         type='CombinatorialDependenceFusion',

@@ -10,8 +10,8 @@ _base_ = ['./catr_tiny_full.py']
 d_model = 64
 model = dict(
     loss_resolution='label',
-    neck=dict(out_levels=(1, 2, 3), released_init=True),
-    decoder=dict(released_init=True),
+    neck=dict(out_levels=(1, 2, 3), weight_std=0.01),
+    decoder=dict(xavier_init=True),
     fusion=dict(_delete_=True, type='ReleasedCATRFusion', d_model=d_model, nhead=4,
                 num_layers=3, dim_feedforward=128, temporal_feedforward=128, dropout=0.0),
     head=dict(pixel_decoder=dict(type='ReleasedFPNDecoder'), kernel_layers=2),
