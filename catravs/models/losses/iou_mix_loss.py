@@ -7,7 +7,7 @@ from torch import Tensor
 from catravs.registry import MODELS
 from catravs.structures import IGNORE_INDEX
 
-from .base_loss import BaseLoss
+from .base_loss import BaseLoss, float32_loss
 from .dice_loss import dice_loss
 
 __all__ = ['IoUMixLoss']
@@ -43,6 +43,7 @@ class IoUMixLoss(BaseLoss):
                          valid.flatten(1).to(logits.dtype), eps=self.eps, numerator_eps=0.0,
                          squared=True)
 
+    @float32_loss
     def forward(self, logits: Tensor, mask_feature: Tensor, gt: Tensor,
                 weights: Tensor) -> dict[str, Tensor]:
         valid = gt != IGNORE_INDEX

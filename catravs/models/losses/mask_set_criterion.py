@@ -11,7 +11,7 @@ from torch import Tensor
 from catravs.models.builder import build_model_part
 from catravs.registry import MODELS
 
-from .base_loss import BaseLoss
+from .base_loss import BaseLoss, float32_loss
 
 
 @dataclass
@@ -71,6 +71,7 @@ class MaskSetCriterion(BaseLoss):
             num = num / get_world_size()
         return max(num.item(), 1.0)
 
+    @float32_loss
     def forward(self, mask_logits: list[Tensor], class_logits: list[Tensor],
                 targets: list[ClipTargets]) -> dict[str, Tensor]:
         num_layers = mask_logits[0].shape[0]
