@@ -9,6 +9,7 @@
 _base_ = ['./avsbench_avss.py']
 
 label_size = 224
+input_size = label_size  # what the network sees (read by benchmark.py); no upsampling
 train_pipeline = [
     dict(type='LoadClipFrames'),
     dict(type='LoadClipMasks', mask_type='semantic', num_classes=71),
