@@ -6,17 +6,15 @@ from typing import Literal, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
-from catravs.registry import MODELS, SCOPE
+from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 
-from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
+from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy, Task
 from .label_size import to_label_size
 
-Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
 
 
@@ -50,16 +48,8 @@ class AVSegFormer(BaseAVSegmentor):
                  num_classes: int = 1, d_model: int = 256, test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
-        if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
-            with DefaultScope.overwrite_default_scope(SCOPE):
-                data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(non_finite=non_finite, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
-        if task not in ('binary', 'semantic'):
-            raise ValueError(f"model.task must be 'binary' or 'semantic', got {task!r}")
-        if task == 'binary' and num_classes != 1:
-            raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
-        self.task, self.num_classes = task, num_classes
+        super().__init__(task=task, num_classes=num_classes, non_finite=non_finite,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.test_cfg = {'mask_threshold': 0.5, **(test_cfg or {})}
         self.backbone = build_model_part(backbone, 'visual_backbone', 'model.backbone')
         self.audio_encoder = build_model_part(audio_encoder, 'audio_encoder',

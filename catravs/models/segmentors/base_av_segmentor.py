@@ -1,19 +1,27 @@
 """Base class of audio-visual segmentors: a train step that refuses non-finite numbers."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
+
+from catravs.registry import MODELS, SCOPE
 
 NonFinitePolicy = Literal['raise', 'skip']
+Task = Literal['binary', 'semantic']
 
 
 class BaseAVSegmentor(BaseModel):
     """``BaseModel`` whose ``train_step`` checks the loss and the gradients.
+
+    It also holds what every segmentor takes: ``task`` (``'binary'``: S4/MS3, one
+    "sounding" class; ``'semantic'``: AVSS), ``num_classes`` and the data preprocessor
+    (a config is built in catravs' scope, inside a Runner or not).
 
     A non-finite loss or gradient is reported with the iteration, the loss
     terms and the ids of the clips in the batch; with ``non_finite='raise'``
@@ -23,11 +31,21 @@ class BaseAVSegmentor(BaseModel):
     handling, so only the loss is checked there.
     """
 
-    def __init__(self, non_finite: NonFinitePolicy = 'raise', **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, task: Task = 'binary', num_classes: int = 1,
+                 non_finite: NonFinitePolicy = 'raise',
+                 data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
+        if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
+            with DefaultScope.overwrite_default_scope(SCOPE):
+                data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if non_finite not in ('raise', 'skip'):
             raise ValueError(f"model.non_finite must be 'raise' or 'skip', got {non_finite!r}")
+        if task not in ('binary', 'semantic'):
+            raise ValueError(f"model.task must be 'binary' or 'semantic', got {task!r}")
+        if task == 'binary' and num_classes != 1:
+            raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
         self.non_finite = non_finite
+        self.task, self.num_classes = task, num_classes
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> dict[str, torch.Tensor]:
         with optim_wrapper.optim_context(self):

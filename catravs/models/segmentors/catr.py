@@ -8,19 +8,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
-from mmengine.registry import DefaultScope
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
 from catravs.models.losses import ClipTargets
 from catravs.models.utils import AttentionImpl, set_attention_impl, sine_position_embedding
-from catravs.registry import MODELS, SCOPE
+from catravs.registry import MODELS
 from catravs.structures import IGNORE_INDEX, AVSDataSample
 
-from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy
+from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy, Task
 from .label_size import to_label_size
 
-Task = Literal['binary', 'semantic']
 ForwardMode = Literal['loss', 'predict', 'tensor']
 LossResolution = Literal['prediction', 'label']
 
@@ -67,19 +65,12 @@ class CATR(BaseAVSegmentor):
                  attn_impl: AttentionImpl = 'catravs', test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise',
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
-        if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
-            with DefaultScope.overwrite_default_scope(SCOPE):
-                data_preprocessor = MODELS.build(data_preprocessor)
-        super().__init__(non_finite=non_finite, data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
-        if task not in ('binary', 'semantic'):
-            raise ValueError(f"model.task must be 'binary' or 'semantic', got {task!r}")
-        if task == 'binary' and num_classes != 1:
-            raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
+        super().__init__(task=task, num_classes=num_classes, non_finite=non_finite,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if loss_resolution not in ('prediction', 'label'):
             raise ValueError("model.loss_resolution must be 'prediction' or 'label', got "
                              f'{loss_resolution!r}')
-        self.task, self.num_classes, self.token_level = task, num_classes, token_level
+        self.token_level = token_level
         self.loss_resolution = loss_resolution
         self.test_cfg = {'mask_threshold': 0.5, **(test_cfg or {})}
 
