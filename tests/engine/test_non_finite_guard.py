@@ -63,3 +63,20 @@ def test_non_finite_gradient_with_finite_loss_is_caught(make_batch):
                                                  r'\(first: fusion\.spatial_layers\.0\.ffn'):
         model.train_step(make_batch(), wrapper)
     assert torch.equal(before, weight.detach())
+
+
+@pytest.mark.parametrize('poison', [float('nan'), float('-inf'), 1e30])
+def test_gradient_check_flags_nan_and_inf_but_not_large_finite(make_batch, poison):
+    """One max-abs reduction over all gradients decides: NaN and -inf are caught; a huge
+    but finite gradient (whose 2-norm would overflow float32) is not."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_catr_cfg(non_finite='raise'))
+    weight = model.decoder.layers[0].ffn.net[0].weight
+    weight.register_hook(lambda grad: torch.full_like(grad, poison))
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))
+    if poison == 1e30:
+        model.train_step(make_batch(), wrapper)  # no error: every gradient is finite
+        return
+    with pytest.raises(FloatingPointError, match=r'non-finite gradient of 1 parameters '
+                                                 r'\(first: decoder\.layers\.0\.ffn'):
+        model.train_step(make_batch(), wrapper)

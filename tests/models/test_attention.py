@@ -12,6 +12,7 @@ from catravs.models.utils import (
     EncoderLayer,
     MultiheadAttention,
     checkpointed,
+    cpu_lean,
     set_attention_impl,
 )
 from catravs.registry import MODELS
@@ -121,6 +122,36 @@ def test_invalid_impl_raises():
     torch.manual_seed(0)
     with pytest.raises(ValueError):
         MODELS.build(tiny_catr_cfg(attn_impl='naive'))
+
+
+@pytest.mark.parametrize('impl', ['reference', 'catravs'])
+def test_ffn_backward_copies_no_hidden_tensor(impl):
+    """The released code's ``F.relu`` is out of place. An in-place ReLU on the first
+    Linear's output (a view of its 2-D product) makes autograd copy the hidden tensor
+    twice and zero-fill it in backward; counted here at the dispatcher."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    hidden_numel = 2 * 7 * (4 * C)
+
+    class BigCopies(TorchDispatchMode):
+        found: list = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func.overloadpacket in (torch.ops.aten.copy_, torch.ops.aten.new_zeros) \
+                    and out.numel() >= hidden_numel:
+                self.found.append((str(func), tuple(out.shape)))
+            return out
+
+    cpu_lean.set_enabled(False)  # the stock path, as on CUDA
+    try:
+        ffn = FFN(C, 4 * C, dropout=0.1, impl=impl).train()
+        x = torch.randn(2, 7, C, requires_grad=True)
+        with BigCopies() as mode:
+            ffn(x).sum().backward()
+    finally:
+        cpu_lean.set_enabled(True)
+    assert mode.found == []
 
 
 # ------------------------------------------------------------------------ on CATR

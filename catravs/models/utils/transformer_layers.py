@@ -24,7 +24,10 @@ def residual_dropout(x: Tensor, dropout: nn.Dropout, impl: str) -> Tensor:
 
 
 Activation = Literal['relu', 'gelu']
-_ACTIVATIONS = {'relu': lambda: nn.ReLU(inplace=True), 'gelu': nn.GELU}
+# Out of place: an in-place ReLU on the first Linear's output (a view of its 2-D
+# product) makes autograd copy the hidden tensor twice and zero-fill it once in
+# backward (CopySlices), which the released code's F.relu does not.
+_ACTIVATIONS = {'relu': nn.ReLU, 'gelu': nn.GELU}
 
 
 class FFN(ImplChoice, nn.Module):
