@@ -117,3 +117,23 @@ def test_iou_mix_loss_by_hand_binary_and_semantic():
     ce = torch.stack([F.cross_entropy(logits[t:t + 1], gt[t:t + 1]) for t in frames]).mean()
     torch.testing.assert_close(out['loss_iou'], ce)
     torch.testing.assert_close(out['loss_mix'], 0.1 * dice(mean[frames], gt[frames] > 0).mean())
+
+
+def test_query_mixing_mask_head_by_hand_with_its_own_widths():
+    """The head's arithmetic written out with its own weights, at conv widths other than
+    the released 128 -> 32 (``fc_channels``), 2 queries and 3 classes."""
+    from catravs.models.heads import QueryMixingMaskHead
+    torch.manual_seed(0)
+    head = QueryMixingMaskHead(num_classes=3, num_queries=2, channels=4, hidden_dim=5,
+                               num_mlp_layers=2, scale_factor=2, fc_channels=(6, 7)).eval()
+    queries, feature = torch.randn(1, 2, 4), torch.randn(1, 4, 3, 3)
+    x = torch.einsum('nqc,nchw->nqhw', queries, feature)
+    x = head.mlp.layers[1](head.mlp.layers[0](x).relu())
+    conv1, _, conv2, _, conv3 = head.fc
+    y = F.interpolate(F.conv2d(feature + x, conv1.weight, conv1.bias, padding=1), scale_factor=2,
+                      mode='bilinear', align_corners=False)
+    y = F.conv2d(F.conv2d(y, conv2.weight, conv2.bias, padding=1).relu(), conv3.weight)
+    assert [tuple(c.weight.shape[:2]) for c in (conv1, conv2, conv3)] == [(6, 4), (7, 6), (3, 7)]
+    out = head(queries, feature)
+    assert out.shape == (1, 3, 6, 6)
+    torch.testing.assert_close(out, y)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Literal, Optional, Union
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -14,8 +14,6 @@ from catravs.structures import AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy, Task
 from .label_size import to_label_size
-
-ForwardMode = Literal['loss', 'predict', 'tensor']
 
 
 @MODELS.register_module()
@@ -66,16 +64,8 @@ class AVSegFormer(BaseAVSegmentor):
         self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs: dict, data_samples: Optional[list[AVSDataSample]] = None,
-                mode: ForwardMode = 'tensor'
-                ) -> Union[dict[str, Tensor], list[AVSDataSample], tuple[Tensor, Tensor]]:
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs, inputs.get('valid_frames'))
-        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+    def _tensor_outputs(self, inputs: dict) -> tuple[Tensor, Tensor]:
+        return self._forward(inputs, inputs.get('valid_frames'))
 
     def _forward(self, inputs: dict, valid: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
         """``-> (mask_logits[N, K, H, W], mask_feature[N, C, H/4, W/4])``, N = B*T.
@@ -83,12 +73,7 @@ class AVSegFormer(BaseAVSegmentor):
         ``valid``: ``Tensor[B, T]`` (1 = real frame, 0 = padding) or None (all real).
         """
         frames, audio = inputs['frames'], inputs['audio']
-        if frames.dim() != 5:
-            raise ValueError(f'inputs.frames must be [B, T, 3, H, W], got {tuple(frames.shape)}')
-        b, t = frames.shape[:2]
-        if audio.shape[:2] != (b, t):
-            raise ValueError(f'inputs.audio must start with [B, T] = [{b}, {t}], got '
-                             f'{tuple(audio.shape)}')
+        b, t = self._clip_shape(inputs)
         scale = None if valid is None else valid.reshape(b * t, 1, 1, 1).to(frames.dtype)
         audio = self.audio_proj(self.audio_encoder(audio.flatten(0, 1)))[:, None]  # [N, 1, C]
         feats = list(self.backbone(frames.flatten(0, 1)))

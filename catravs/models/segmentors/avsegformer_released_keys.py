@@ -16,6 +16,8 @@ from torch import Tensor
 
 from catravs.models.backbones.pvt_v2 import convert_pvt_v2_to_timm
 
+from .released_state_dict import map_released_state_dict
+
 __all__ = ['DEAD_KEYS', 'dead_key_reason', 'released_key_to_catravs',
            'catravs_key_to_released', 'convert_released_state_dict']
 
@@ -121,11 +123,5 @@ def convert_released_state_dict(state_dict: Mapping[str, Tensor]
                                 ) -> tuple[dict[str, Tensor], dict[str, str]]:
     """``-> (catravs state dict, {dropped released key: reason})``; ``KeyError`` names
     the first unknown key."""
-    converted, dropped = {}, {}
-    for key, value in state_dict.items():
-        reason = dead_key_reason(key)
-        if reason is not None:
-            dropped[key] = reason
-            continue
-        converted[released_key_to_catravs(key)] = value
-    return converted, dropped
+    return map_released_state_dict(state_dict, dead_key_reason,
+                                   lambda key, value: (released_key_to_catravs(key), value))

@@ -1,7 +1,7 @@
 """Base class of audio-visual segmentors: a train step that refuses non-finite numbers."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 import torch
 from mmengine.dist import all_reduce, get_world_size
@@ -14,6 +14,7 @@ from catravs.registry import MODELS, SCOPE
 
 NonFinitePolicy = Literal['raise', 'skip']
 Task = Literal['binary', 'semantic']
+ForwardMode = Literal['loss', 'predict', 'tensor']
 
 
 class BaseAVSegmentor(BaseModel):
@@ -46,6 +47,37 @@ class BaseAVSegmentor(BaseModel):
             raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
         self.non_finite = non_finite
         self.task, self.num_classes = task, num_classes
+
+    def forward(self, inputs: dict, data_samples: Optional[list] = None,
+                mode: ForwardMode = 'tensor') -> Any:
+        """mmengine's three modes: ``'loss'`` -> ``self.loss(inputs, data_samples)`` (a dict
+        of losses), ``'predict'`` -> ``self.predict(inputs, data_samples)`` (data samples with
+        ``pred_masks``), ``'tensor'`` -> :meth:`_tensor_outputs` (the raw network outputs)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._tensor_outputs(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def _tensor_outputs(self, inputs: dict) -> Any:
+        """The network's raw outputs for ``mode='tensor'``: ``self._forward(inputs)``, the
+        function that ``torch.compile`` takes (:func:`catravs.engine.hooks.compile_forward`)."""
+        return self._forward(inputs)
+
+    @staticmethod
+    def _clip_shape(inputs: dict) -> tuple[int, int]:
+        """``(B, T)`` of ``inputs = dict(frames[B, T, 3, H, W], audio[B, T, ...])``, or a
+        ``ValueError`` that gives the shapes found."""
+        frames, audio = inputs['frames'], inputs['audio']
+        if frames.dim() != 5:
+            raise ValueError(f'inputs.frames must be [B, T, 3, H, W], got {tuple(frames.shape)}')
+        b, t = frames.shape[:2]
+        if audio.shape[:2] != (b, t):
+            raise ValueError(f'inputs.audio must start with [B, T] = [{b}, {t}], got '
+                             f'{tuple(audio.shape)}')
+        return b, t
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> dict[str, torch.Tensor]:
         with optim_wrapper.optim_context(self):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Literal, Optional, Union
+from typing import Literal, Optional
 
 import torch
 import torch.nn as nn
@@ -19,7 +19,6 @@ from catravs.structures import IGNORE_INDEX, AVSDataSample
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy, Task
 from .label_size import to_label_size
 
-ForwardMode = Literal['loss', 'predict', 'tensor']
 LossResolution = Literal['prediction', 'label']
 
 
@@ -95,26 +94,10 @@ class CATR(BaseAVSegmentor):
         set_attention_impl(self, attn_impl)
 
     # ------------------------------------------------------------------ forward
-    def forward(self, inputs: dict, data_samples: Optional[list[AVSDataSample]] = None,
-                mode: ForwardMode = 'tensor'
-                ) -> Union[dict[str, Tensor], list[AVSDataSample], tuple[Tensor, Tensor]]:
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self._forward(inputs)
-        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
-
     def _forward(self, inputs: dict) -> tuple[Tensor, Tensor]:
         """``-> (mask_logits[L, N, Q, H_m, W_m], class_logits[L, N, Q, K+1])``."""
         frames, audio = inputs['frames'], inputs['audio']
-        if frames.dim() != 5:
-            raise ValueError(f'inputs.frames must be [B, T, 3, H, W], got {tuple(frames.shape)}')
-        b, t = frames.shape[:2]
-        if audio.shape[:2] != (b, t):
-            raise ValueError(f'inputs.audio must start with [B, T] = [{b}, {t}], got '
-                             f'{tuple(audio.shape)}')
+        b, t = self._clip_shape(inputs)
         feats = self.neck(self.backbone(frames.flatten(0, 1)))
         audio_tokens = self.audio_proj(self.audio_encoder(audio.flatten(0, 1))).unflatten(0, (b, t))
         tokens = self.input_proj(feats[self.token_level])

@@ -15,6 +15,8 @@ from torch import Tensor
 
 from catravs.models.backbones.pvt_v2 import convert_pvt_v2_to_timm
 
+from .released_state_dict import map_released_state_dict
+
 #: (pattern, reason) of parameters that the released forward never uses.
 DEAD_KEYS: tuple[tuple[str, str], ...] = (
     (r'^path[1-4]\.', 'FeatureFusionBlock path1-4: built, never called'),
@@ -127,21 +129,16 @@ def convert_released_state_dict(state_dict: Mapping[str, Tensor],
         KeyError: a key that is neither live nor known dead (a backbone key
             outside PVT-v2's naming included), named in the message.
     """
-    origins = {} if origins is None else origins
-    converted, dropped = {}, {}
-    for key, value in state_dict.items():
-        reason = dead_key_reason(key)
-        if reason is not None:
-            dropped[key] = reason
-            continue
-        if key.startswith('encoder_backbone.'):
-            pvt_key = key[len('encoder_backbone.'):]
-            if not _PVT_KEY.match(pvt_key):
-                raise KeyError(f"'{key}' is not a key of the released PVT-v2 backbone "
-                               '(patch_embed1-4, block1-4, norm1-4, head)')
-            (new, value), = convert_pvt_v2_to_timm({pvt_key: value}).items()
-            new = f'backbone.{new}'
-        else:
-            new = released_key_to_catravs(key)
-        converted[new], origins[new] = value, key
-    return converted, dropped
+    return map_released_state_dict(state_dict, dead_key_reason, _convert_key, origins)
+
+
+def _convert_key(key: str, value: Tensor) -> tuple[str, Tensor]:
+    """One live released key (and its tensor) in catravs' naming."""
+    if not key.startswith('encoder_backbone.'):
+        return released_key_to_catravs(key), value
+    pvt_key = key[len('encoder_backbone.'):]
+    if not _PVT_KEY.match(pvt_key):
+        raise KeyError(f"'{key}' is not a key of the released PVT-v2 backbone "
+                       '(patch_embed1-4, block1-4, norm1-4, head)')
+    (new, value), = convert_pvt_v2_to_timm({pvt_key: value}).items()
+    return f'backbone.{new}', value
