@@ -3,6 +3,7 @@
 :func:`run_worker` starts ``python <tool> ... --worker-out FILE`` and watches the
 child's peak RSS (``VmHWM`` of ``/proc/<pid>/status``); past ``mem_limit_gb`` the
 child is killed and the run is reported as "over N GB" with the step it was in.
+:func:`compare_paths` runs named commands in turn (A/B/C/A/B/C ...);
 :func:`compare` alternates reference and ours (``rounds`` times: A/B, A/B/A/B,
 ...), pools the timed steps of each path and returns the figures of
 ``speedup <S>x memory <M>x`` (S = reference step time / ours, M = our peak /
@@ -23,7 +24,7 @@ from typing import Any
 
 GiB = 1024 ** 3
 
-__all__ = ['run_worker', 'compare', 'summary_line', 'pool_runs']
+__all__ = ['run_worker', 'compare', 'compare_paths', 'summary_line', 'pool_runs']
 
 
 def _peak_rss(pid: int) -> int:
@@ -102,24 +103,33 @@ def pool_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return pooled
 
 
+def compare_paths(runs_of: dict[str, tuple[str, Sequence[str]]], rounds: int = 1,
+                  mem_limit_gb: float | None = None, log=print) -> dict[str, dict[str, Any]]:
+    """Run each named ``(tool, argv)`` in a fresh process, in turn, ``rounds`` times
+    (A/B/C/A/B/C...); ``{name: pooled result}`` (:func:`pool_runs`)."""
+    runs: dict[str, list] = {name: [] for name in runs_of}
+    for i in range(rounds):
+        for name, (tool, argv) in runs_of.items():
+            if runs[name] and runs[name][-1].get('over_limit'):
+                continue  # it will not fit the next time either
+            log(f'[round {i + 1}/{rounds}] {name}: fresh process ...')
+            result = run_worker(tool, argv, mem_limit_gb)
+            result.setdefault('path', name)  # a run stopped at the limit reports no path
+            runs[name].append(result)
+            log(f'  {name}: ' + (f'over {mem_limit_gb:g} GB ({result["status"]})'
+                                 if result.get('over_limit') else
+                                 f'{result["step_s"]:.3f} s/step, '
+                                 f'peak {result["peak_bytes"] / GiB:.2f} GiB'))
+    return {name: pool_runs(found) for name, found in runs.items()}
+
+
 def compare(tool: str, argv: Sequence[str], rounds: int = 1,
             mem_limit_gb: float | None = None,
             log=print) -> tuple[dict[str, Any], dict[str, Any]]:
     """Alternate ``--path reference`` and ``--path ours`` runs; ``(reference, ours)`` pooled."""
-    runs: dict[str, list] = {'reference': [], 'ours': []}
-    for i in range(rounds):
-        for path in ('reference', 'ours'):
-            if runs[path] and runs[path][-1].get('over_limit'):
-                continue  # it will not fit the next time either
-            log(f'[round {i + 1}/{rounds}] {path} path: fresh process ...')
-            result = run_worker(tool, [*argv, '--path', path], mem_limit_gb)
-            result.setdefault('path', path)  # a run stopped at the limit reports no path
-            runs[path].append(result)
-            log(f'  {path}: ' + (f'over {mem_limit_gb:g} GB ({result["status"]})'
-                                 if result.get('over_limit') else
-                                 f'{result["step_s"]:.3f} s/step, '
-                                 f'peak {result["peak_bytes"] / GiB:.2f} GiB'))
-    return pool_runs(runs['reference']), pool_runs(runs['ours'])
+    pooled = compare_paths({path: (tool, [*argv, '--path', path])
+                            for path in ('reference', 'ours')}, rounds, mem_limit_gb, log)
+    return pooled['reference'], pooled['ours']
 
 
 def summary_line(reference: dict[str, Any], ours: dict[str, Any]) -> str:

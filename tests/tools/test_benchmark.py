@@ -42,12 +42,89 @@ def test_train_step_table_and_json(tmp_path) -> None:
     assert result['first_step_s'] > 0
 
 
-def test_compare_reference_ends_with_speedup_line() -> None:
-    out = run_tool(*SMALL, '--compare-reference', '--mem-limit-gb', '16')
+FAKE_RELEASED = {  # the released CATR code's interface, in miniature (no code of its own)
+    'model/__init__.py': """
+from .PVT_AVSModel import build
+
+
+def build_model(args):
+    return build(args)
+""",
+    'model/PVT_AVSModel.py': """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Pred_endecoder(nn.Module):
+    def __init__(self, channel=256, config=None, **kwargs):
+        super().__init__()
+        assert kwargs['dim_feedforward'] == 2048 and kwargs['num_decoder_layers'] == 3
+        self.conv = nn.Conv2d(3, 1, 3, padding=1)
+        self.cls = nn.Linear(1, 2)
+        if self.training:
+            self.initialize_pvt_weights(**kwargs)
+
+    def initialize_pvt_weights(self, **kwargs):
+        raise FileNotFoundError('no pretrained PVT here')
+
+    def forward(self, video_samples, audio_pad, x, audio_feature=None):
+        video_samples.tensors = video_samples.tensors.cuda()  # as the released code does
+        t, b = video_samples.tensors.shape[:2]
+        assert audio_feature.shape == (t * b, 128) and not audio_pad.any()
+        masks = self.conv(x)  # [T*B, Q=1, H, W]
+        classes = self.cls(masks.mean((2, 3)))
+        return {'pred_masks': masks.reshape(t, b, 1, *masks.shape[-2:]),
+                'pred_is_referred': classes.reshape(t, b, 1, 2), 'aux_outputs': []}
+
+
+class Criterion(nn.Module):
+    weight_dict = {'loss_mask': 1.0}
+
+    def forward(self, outputs, targets):
+        assert outputs['pred_masks'].shape[0] == 1  # frame 1 only
+        target = targets[0][0]['masks'].float()
+        return {'loss_mask': F.binary_cross_entropy_with_logits(
+            outputs['pred_masks'][0, 0, 0], target[0])}
+
+
+def build(args):
+    return Criterion().cuda(), None
+""",
+    'misc.py': """
+import types
+
+import torch
+
+
+def nested_tensor_from_videos_list(videos):
+    tensors = torch.stack(videos).transpose(0, 1)  # [T, B, C, H, W]
+    return types.SimpleNamespace(tensors=tensors, mask=torch.zeros(tensors.shape[:2]))
+""",
+}
+
+
+def test_compare_reference_with_the_released_code(tmp_path) -> None:
+    """Three fresh processes (released code, reference path, ours); the released one is a
+    miniature of the released code's interface that calls ``.cuda()`` and a pretrained
+    loader, as the released code does; its loss moves from step to step (Adam steps)."""
+    for name, text in FAKE_RELEASED.items():
+        (tmp_path / 'CATR' / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / 'CATR' / name).write_text(text)
+    out = run_tool(*SMALL, '--compare-reference', '--mem-limit-gb', '16',
+                   '--released-root', str(tmp_path / 'CATR'),
+                   '--json-out', str(tmp_path / 'r.json'))
     lines = out.strip().splitlines()
-    assert re.fullmatch(r'speedup [0-9.]+x memory [0-9.]+x', lines[-1]), lines[-1]
-    assert any(line.startswith('| reference ') for line in lines)
-    assert any(line.startswith('| ours ') for line in lines)
+    assert re.fullmatch(r'speedup [0-9.]+x memory [0-9.]+x', lines[-2]), lines[-2]
+    assert re.fullmatch(r'released code against ours: speedup [0-9.]+x memory [0-9.]+x',
+                        lines[-1]), lines[-1]
+    for path in ('released', 'reference', 'ours'):
+        assert any(line.startswith(f'| {path} ') for line in lines), path
+    released = json.load(open(tmp_path / 'r.json'))['result']['released']
+    assert released['shape'] == [2, 32, 32] and len(released['losses']) == 2
+    assert released['losses'][0] != released['losses'][1]
+    with pytest.raises(SystemExit, match='one clip'):
+        run_tool(*SMALL, '--compare-reference', '--released-root', str(tmp_path), '--amp')
 
 
 def test_worker_over_memory_limit_is_reported() -> None:

@@ -3,7 +3,8 @@
 ``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
 [--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile] [--no-cpu-lean]
 [--channels-last] [--with-cp] [--clips B]
-[--shape T H W] [--steps N] [--warmup N] [--compare-reference [--rounds R]]
+[--shape T H W] [--steps N] [--warmup N]
+[--compare-reference [--rounds R] [--released-root DIR]]
 [--mem-limit-gb G] [--cfg-options ...]``
 
 train / test: random weights, a synthetic batch, the median over N steps after the
@@ -11,7 +12,8 @@ warm-up (see :mod:`catravs.analysis.benchmarking`); the first step's time is pri
 (with ``--compile``: the compilation). ``--compare-reference`` measures the
 released code's way of computing (``attn_impl='reference'``, float32, no checkpointing)
 and catravs' path with the given flags, each in a fresh process, alternating, and
-ends with ``speedup <S>x memory <M>x``. data: the config's train dataloader (workers,
+ends with ``speedup <S>x memory <M>x``; ``--released-root`` adds the released CATR code's
+own step (``released_catr_step.py``) and its line. data: the config's train dataloader (workers,
 batch size) and the per-transform cost. eval: seconds per 1,000 frames of the metric.
 Figures and commands: docs/benchmark.md.
 """
@@ -48,6 +50,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--compare-reference', action='store_true')
     p.add_argument('--rounds', type=int, default=1, help='reference/ours pairs (A/B/A/B: 2)')
+    p.add_argument('--released-root', default=None,
+                   help='with --compare-reference: also time the released CATR code\'s own '
+                        'step (its CATR/ folder; tools/analysis_tools/released_catr_step.py) '
+                        'first in each round')
     p.add_argument('--mem-limit-gb', type=float, default=None,
                    help='stop a run whose peak RSS passes this (with --compare-reference)')
     p.add_argument('--path', choices=['ours', 'reference'], default='ours')
@@ -86,6 +92,17 @@ def worker_argv(args: argparse.Namespace, device: str, clips: int, shape) -> lis
     if args.raw_cfg_options:
         argv += ['--cfg-options', *args.raw_cfg_options]
     return argv
+
+
+def released_argv(args: argparse.Namespace, device: str, shape) -> list[str]:
+    """``released_catr_step.py``'s arguments for the same measurement (one clip)."""
+    if args.task != 'train' or args.amp or args.clips not in (None, 1):
+        raise SystemExit('--released-root times the released training step in float32 with '
+                         'one clip: use it with --task train, --clips 1 and no --amp')
+    return ['--released-root', args.released_root, '--device', device,
+            '--shape', *map(str, shape), '--steps', str(args.steps),
+            '--warmup', str(args.warmup)] + (['--threads', str(args.threads)]
+                                              if args.threads else [])
 
 
 def raw_cfg_options(argv: list[str]) -> list[str]:
@@ -153,11 +170,16 @@ def main(argv=None) -> str:
             [[result['metric'], result['frames'], result['size'], result['classes'],
               result['seconds'], result['s_per_1000_frames']]])
     elif args.compare_reference:
-        tool = osp.abspath(__file__)
-        ref, ours = bench_compare.compare(tool, worker_argv(args, device, clips, shape),
-                                          args.rounds, args.mem_limit_gb)
-        result = dict(reference=ref, ours=ours)
-        summary = bench_compare.summary_line(ref, ours)
+        tool, argv = osp.abspath(__file__), worker_argv(args, device, clips, shape)
+        runs_of = {path: (tool, [*argv, '--path', path]) for path in ('reference', 'ours')}
+        if args.released_root:
+            runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_catr_step.py'),
+                                     released_argv(args, device, shape)), **runs_of)
+        result = bench_compare.compare_paths(runs_of, args.rounds, args.mem_limit_gb)
+        summary = bench_compare.summary_line(result['reference'], result['ours'])
+        if args.released_root:
+            summary += '\nreleased code against ours: ' + bench_compare.summary_line(
+                result['released'], result['ours'])
     else:
         result = benchmarking.measure_model(
             cfg, args.task, device, clips, shape, args.steps, args.warmup, args.path,
@@ -168,7 +190,8 @@ def main(argv=None) -> str:
             json.dump(result, f)
         return ''
     if args.task in ('train', 'test'):
-        runs = [result['reference'], result['ours']] if summary else [result]
+        runs = [result[k] for k in ('released', 'reference', 'ours') if k in result] \
+            if summary else [result]
         step = 'train step s' if args.task == 'train' else 'inference s'
         table = benchmarking.format_table(
             ['path', 'clips x T x H x W', f'{step} (median)', 'first step s', 'clips/s',

@@ -1,0 +1,62 @@
+"""Time the released CATR code's own training step (the reference path's reference).
+
+``python tools/analysis_tools/released_catr_step.py --released-root PATH/TO/CATR
+[--device cpu|cuda] [--shape T H W] [--steps N] [--warmup N] [--threads N] [--json-out F]``
+
+PATH/TO/CATR is the ``CATR/`` folder of a checkout of aspirinone/CATR.github.io; it is
+imported read-only with run-time patches (:mod:`catravs.analysis.released_catr_step`):
+random weights, VGGish embeddings given, one clip, float32. Prints the median step time
+and the peak memory. ``benchmark.py --compare-reference --released-root PATH`` runs it in
+turn with the reference path and catravs' path. Figures: docs/benchmark.md.
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--released-root', required=True,
+                   help="the released code's CATR/ folder (holds model/, misc.py, train.py)")
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--shape', type=int, nargs=3, default=(5, 224, 224), metavar=('T', 'H', 'W'))
+    p.add_argument('--steps', type=int, default=5)
+    p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    p.add_argument('--json-out', default=None)
+    p.add_argument('--worker-out', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--status-file', default=None, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> str:
+    args = parse_args(argv)
+    import torch
+
+    from catravs.analysis.released_catr_step import measure_released_step
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    root = osp.abspath(args.released_root)
+    status = (lambda text: open(args.status_file, 'w').write(text)) if args.status_file \
+        else None
+    result = measure_released_step(root, args.shape, args.steps, args.warmup, args.device,
+                                   status)
+    if args.worker_out:
+        with open(args.worker_out, 'w') as f:
+            json.dump(result, f)
+        return ''
+    t, h, w = result['shape']
+    text = (f'released CATR ({root}), 1x{t}x{h}x{w}, {args.device}: '
+            f'{result["step_s"]:.3f} s/step (median of {len(result["times"])}), '
+            f'first step {result["first_step_s"]:.3f} s, '
+            f'peak {result["peak_bytes"] / 1024 ** 3:.2f} GiB')
+    print(text)
+    if args.json_out:
+        with open(args.json_out, 'w') as f:
+            json.dump(dict(args=vars(args), result=result, text=text), f, indent=1)
+    return text
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() is not None else 1)
