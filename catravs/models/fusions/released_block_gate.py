@@ -29,6 +29,9 @@ class ReleasedBlockGate(nn.Module):
 
     def forward(self, b1: Tensor, b2: Tensor, b3: Tensor) -> Tensor:
         gate = F.adaptive_avg_pool2d(torch.sigmoid(self.gate_conv(torch.cat([b1, b2], 1))), 1)
-        d1 = self.out1(gate[:, :1] * b2)
-        gate2 = torch.sigmoid(gate).mean(1, keepdim=True)  # [N, 1, 1, 1]
+        # split, not gate[:, :1]: a slice's backward (zeros, then a scatter) was scheduled
+        # out of order by inductor's C++ backend (torch 2.11) in the compiled CATR step
+        g0, g1 = gate.split(1, dim=1)  # [N, 1, 1, 1] each
+        d1 = self.out1(g0 * b2)
+        gate2 = (torch.sigmoid(g0) + torch.sigmoid(g1)) / 2  # the mean over the 2 channels
         return self.out2(d1 + gate2 * b3)
