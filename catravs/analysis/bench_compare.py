@@ -48,8 +48,12 @@ def _read(path: str) -> str:
 
 
 def run_worker(tool: str, argv: Sequence[str], mem_limit_gb: float | None = None,
-               poll_s: float = 0.05) -> dict[str, Any]:
+               poll_s: float = 0.05, pythonpath: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``tool argv --worker-out F --status-file S`` in a fresh interpreter.
+
+    ``pythonpath`` folders go first on the child's ``PYTHONPATH`` (code that is imported
+    by its top-level names, such as the released CATR folder; this process's own
+    ``sys.path`` is left alone).
 
     Returns the worker's result dict, or ``dict(over_limit=True, peak_bytes=...,
     status=<what it was doing>)`` when its peak RSS passed ``mem_limit_gb``.
@@ -62,9 +66,13 @@ def run_worker(tool: str, argv: Sequence[str], mem_limit_gb: float | None = None
         log = os.path.join(tmp, 'log')
         cmd = [sys.executable, tool, *argv, '--worker-out', out, '--status-file', status]
         limit = None if mem_limit_gb is None else int(mem_limit_gb * GiB)
+        env = dict(os.environ)
+        if pythonpath:
+            env['PYTHONPATH'] = os.pathsep.join(
+                [*pythonpath, *filter(None, [os.environ.get('PYTHONPATH')])])
         with open(log, 'w') as log_file:
             proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True, env=env)
             peak = 0
             try:
                 while proc.poll() is None:
@@ -103,17 +111,19 @@ def pool_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return pooled
 
 
-def compare_paths(runs_of: dict[str, tuple[str, Sequence[str]]], rounds: int = 1,
+def compare_paths(runs_of: dict[str, tuple], rounds: int = 1,
                   mem_limit_gb: float | None = None, log=print) -> dict[str, dict[str, Any]]:
-    """Run each named ``(tool, argv)`` in a fresh process, in turn, ``rounds`` times
-    (A/B/C/A/B/C...); ``{name: pooled result}`` (:func:`pool_runs`)."""
+    """Run each named ``(tool, argv)`` or ``(tool, argv, pythonpath)`` in a fresh process
+    (:func:`run_worker`), in turn, ``rounds`` times (A/B/C/A/B/C...);
+    ``{name: pooled result}`` (:func:`pool_runs`)."""
     runs: dict[str, list] = {name: [] for name in runs_of}
     for i in range(rounds):
-        for name, (tool, argv) in runs_of.items():
+        for name, (tool, argv, *pythonpath) in runs_of.items():
             if runs[name] and runs[name][-1].get('over_limit'):
                 continue  # it will not fit the next time either
             log(f'[round {i + 1}/{rounds}] {name}: fresh process ...')
-            result = run_worker(tool, argv, mem_limit_gb)
+            result = run_worker(tool, argv, mem_limit_gb,
+                                pythonpath=pythonpath[0] if pythonpath else ())
             result.setdefault('path', name)  # a run stopped at the limit reports no path
             runs[name].append(result)
             log(f'  {name}: ' + (f'over {mem_limit_gb:g} GB ({result["status"]})'

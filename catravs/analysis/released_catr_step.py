@@ -18,8 +18,8 @@ One clip (the released loader's S4 batch of one), frame 1 labelled.
 from __future__ import annotations
 
 import importlib
+import os
 import statistics
-import sys
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,18 +47,29 @@ def _patch_cuda_calls() -> None:
 def import_released(root: str) -> types.SimpleNamespace:
     """The released modules from the checkout ``root`` (the folder holding ``model/``,
     ``misc.py``, ``train.py``): ``Pred_endecoder``, ``build_model``,
-    ``nested_tensor_from_videos_list``. ``ImportError`` names the root."""
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    ``nested_tensor_from_videos_list``.
+
+    The released code imports itself by top-level names (``model``, ``misc``), so ``root``
+    must be on this process's ``PYTHONPATH``: run it through
+    ``tools/analysis_tools/released_catr_step.py``, which starts the measuring process so
+    (:func:`catravs.analysis.bench_compare.run_worker`). ``ImportError`` names the root and
+    the file that was found instead, if any."""
+    root = os.path.realpath(root)
     try:
         avs_model = importlib.import_module('model.PVT_AVSModel')
         build_model = importlib.import_module('model').build_model
-        nested = importlib.import_module('misc').nested_tensor_from_videos_list
+        misc = importlib.import_module('misc')
     except (ImportError, AttributeError) as err:
         raise ImportError(f'{root} is not the released CATR folder (CATR/ of '
-                          f'aspirinone/CATR.github.io): {err}') from err
+                          f'aspirinone/CATR.github.io) on PYTHONPATH: {err}') from err
+    for module in (avs_model, misc):
+        found = os.path.realpath(module.__file__ or '')
+        if not found.startswith(root + os.sep):
+            raise ImportError(f'{module.__name__} was imported from {found}, not from the '
+                              f'released folder {root}: put {root} first on PYTHONPATH')
     return types.SimpleNamespace(Pred_endecoder=avs_model.Pred_endecoder,
-                                 build_model=build_model, nested_tensor_from_videos_list=nested)
+                                 build_model=build_model,
+                                 nested_tensor_from_videos_list=misc.nested_tensor_from_videos_list)
 
 
 def released_train_step(released: types.SimpleNamespace, frames: int, size: int,

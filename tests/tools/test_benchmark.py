@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os.path as osp
 import re
+import sys
 
 import pytest
 import torch
@@ -108,9 +109,7 @@ def test_compare_reference_with_the_released_code(tmp_path) -> None:
     """Three fresh processes (released code, reference path, ours); the released one is a
     miniature of the released code's interface that calls ``.cuda()`` and a pretrained
     loader, as the released code does; its loss moves from step to step (Adam steps)."""
-    for name, text in FAKE_RELEASED.items():
-        (tmp_path / 'CATR' / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / 'CATR' / name).write_text(text)
+    write_fake_released(tmp_path / 'CATR')
     out = run_tool(*SMALL, '--compare-reference', '--mem-limit-gb', '16',
                    '--released-root', str(tmp_path / 'CATR'),
                    '--json-out', str(tmp_path / 'r.json'))
@@ -125,6 +124,37 @@ def test_compare_reference_with_the_released_code(tmp_path) -> None:
     assert released['losses'][0] != released['losses'][1]
     with pytest.raises(SystemExit, match='one clip'):
         run_tool(*SMALL, '--compare-reference', '--released-root', str(tmp_path), '--amp')
+
+
+def write_fake_released(root) -> None:
+    for name, text in FAKE_RELEASED.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_released_step_tool_alone_measures_in_a_process_of_its_own(tmp_path) -> None:
+    """The tool on its own: its measuring process finds the released folder through
+    PYTHONPATH, and this process imports none of it (no ``model`` module, no patched
+    ``Tensor.cuda``)."""
+    write_fake_released(tmp_path / 'CATR')
+    spec = importlib.util.spec_from_file_location(
+        '_tool_released', osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'released_catr_step.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cuda, path = torch.Tensor.cuda, list(sys.path)
+    text = tool.main(['--released-root', str(tmp_path / 'CATR'), '--shape', '2', '32', '32',
+                      '--steps', '2', '--warmup', '0', '--threads', '1',
+                      '--json-out', str(tmp_path / 'r.json')])
+    assert re.search(r'1x2x32x32, cpu: [0-9.]+ s/step \(median of 2\)', text), text
+    losses = json.load(open(tmp_path / 'r.json'))['result']['losses']
+    assert len(losses) == 2 and losses[0] != losses[1]
+    assert 'model' not in sys.modules and torch.Tensor.cuda is cuda and sys.path == path
+
+
+def test_released_import_names_the_folder_when_it_is_not_on_the_path(tmp_path) -> None:
+    from catravs.analysis.released_catr_step import import_released
+    with pytest.raises(ImportError, match=re.escape(str(tmp_path.resolve()))):
+        import_released(str(tmp_path))
 
 
 def test_worker_over_memory_limit_is_reported() -> None:

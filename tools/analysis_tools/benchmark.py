@@ -174,7 +174,8 @@ def main(argv=None) -> str:
         runs_of = {path: (tool, [*argv, '--path', path]) for path in ('reference', 'ours')}
         if args.released_root:
             runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_catr_step.py'),
-                                     released_argv(args, device, shape)), **runs_of)
+                                     released_argv(args, device, shape),
+                                     [osp.abspath(args.released_root)]), **runs_of)
         result = bench_compare.compare_paths(runs_of, args.rounds, args.mem_limit_gb)
         summary = bench_compare.summary_line(result['reference'], result['ours'])
         if args.released_root:

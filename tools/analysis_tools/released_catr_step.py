@@ -3,8 +3,11 @@
 ``python tools/analysis_tools/released_catr_step.py --released-root PATH/TO/CATR
 [--device cpu|cuda] [--shape T H W] [--steps N] [--warmup N] [--threads N] [--json-out F]``
 
-PATH/TO/CATR is the ``CATR/`` folder of a checkout of aspirinone/CATR.github.io; it is
-imported read-only with run-time patches (:mod:`catravs.analysis.released_catr_step`):
+PATH/TO/CATR is the ``CATR/`` folder of a checkout of aspirinone/CATR.github.io. The
+measurement runs in a fresh process with that folder first on its ``PYTHONPATH`` (the
+released code imports itself by top-level names; this process's ``sys.path`` and torch
+stay untouched), which imports it read-only with run-time patches
+(:mod:`catravs.analysis.released_catr_step`):
 random weights, VGGish embeddings given, one clip, float32. Prints the median step time
 and the peak memory. ``benchmark.py --compare-reference --released-root PATH`` runs it in
 turn with the reference path and catravs' path. Figures: docs/benchmark.md.
@@ -32,17 +35,23 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> str:
     args = parse_args(argv)
-    import torch
-
-    from catravs.analysis.released_catr_step import measure_released_step
-    if args.threads:
-        torch.set_num_threads(args.threads)
     root = osp.abspath(args.released_root)
-    status = (lambda text: open(args.status_file, 'w').write(text)) if args.status_file \
-        else None
-    result = measure_released_step(root, args.shape, args.steps, args.warmup, args.device,
-                                   status)
-    if args.worker_out:
+    if not args.worker_out:  # measure in a fresh process whose PYTHONPATH holds root
+        from catravs.analysis.bench_compare import run_worker
+        result = run_worker(osp.abspath(__file__), [
+            '--released-root', root, '--device', args.device, '--shape',
+            *map(str, args.shape), '--steps', str(args.steps), '--warmup', str(args.warmup),
+            *(['--threads', str(args.threads)] if args.threads else [])], pythonpath=[root])
+    else:
+        import torch
+
+        from catravs.analysis.released_catr_step import measure_released_step
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        status = (lambda text: open(args.status_file, 'w').write(text)) \
+            if args.status_file else None
+        result = measure_released_step(root, args.shape, args.steps, args.warmup,
+                                       args.device, status)
         with open(args.worker_out, 'w') as f:
             json.dump(result, f)
         return ''
