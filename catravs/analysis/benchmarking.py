@@ -111,13 +111,15 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
     """``model_cfg`` (a dict, changed in place) for the benchmark path.
 
     ``'reference'``: the released code's way of computing: ``attn_impl='reference'``
-    where CATR takes it, every ``with_cp`` switched off. ``'ours'`` with
+    where CATR takes it, every ``with_cp`` and ``channels_last`` switched off. ``'ours'`` with
     ``with_cp``: activation checkpointing on in every part that takes it.
     """
     from catravs.analysis.complexity import strip_pretrained
     model_cfg.update(strip_pretrained(model_cfg))
     if path == 'reference' and _accepts(model_cfg.get('type', ''), 'attn_impl'):
         model_cfg['attn_impl'] = 'reference'
+    if path == 'reference' and 'channels_last' in model_cfg:
+        model_cfg['channels_last'] = False
     for part in model_cfg.values():
         if not isinstance(part, dict) or 'type' not in part:
             continue

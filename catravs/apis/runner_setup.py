@@ -60,11 +60,24 @@ def set_work_dir(cfg: Config, work_dir: Optional[str] = None) -> None:
         cfg.work_dir = osp.join('./work_dirs', name)
 
 
+#: the default hooks that MMEngine's Runner registers itself (``None`` removes one of them)
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler',
+                          'checkpoint')
+
+
 def build_runner(cfg: Config):
     """The Runner of a config: MMEngine's ``Runner``, or the registered class that
-    the config names in ``runner_type``."""
+    the config names in ``runner_type``.
+
+    A default hook of catravs' set to ``None`` is off (``--cfg-options
+    default_hooks.channels_last=None``): it is dropped here, as MMEngine accepts ``None``
+    only for its own :data:`MMENGINE_DEFAULT_HOOKS` (for which it removes the hook)."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+    hooks = cfg.get('default_hooks')
+    if hooks:
+        cfg.default_hooks = {name: hook for name, hook in hooks.items()
+                             if hook is not None or name in MMENGINE_DEFAULT_HOOKS}
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 

@@ -126,6 +126,21 @@ def test_compare_reference_with_the_released_code(tmp_path) -> None:
         run_tool(*SMALL, '--compare-reference', '--released-root', str(tmp_path), '--amp')
 
 
+def test_the_reference_path_runs_the_released_layout_and_attention() -> None:
+    from catravs.apis import load_config
+    for path, want in (('reference', False), ('ours', True)):
+        cfg = load_config(osp.join(REPO_ROOT, 'configs', 'catr', 'catr_r50_s4.py'), None)
+        model_cfg = benchmarking.prepare_model_cfg(cfg.model.to_dict(), path)
+        assert model_cfg['channels_last'] is want, path
+        assert (model_cfg['attn_impl'] == 'reference') is (path == 'reference')
+
+
+def test_channels_last_row_names_the_flag_once() -> None:
+    row = next(line for line in run_tool(*SMALL, '--channels-last').splitlines()
+               if line.startswith('| ours '))
+    assert row.count('channels_last') == 1, row
+
+
 def write_fake_released(root) -> None:
     for name, text in FAKE_RELEASED.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="torch.compile the model's forward as one graph (fullgraph)")
     p.add_argument('--no-cpu-lean', action='store_true',
                    help='switch the CPU lean path off (catravs.models.utils.cpu_lean)')
-    p.add_argument('--channels-last', action='store_true')
+    p.add_argument('--channels-last', action='store_true',
+                   help='the model in torch.channels_last (the ResNet-50 configs build it '
+                        'so: model.channels_last=True)')
     p.add_argument('--with-cp', action='store_true',
                    help='activation checkpointing in every model part that takes with_cp')
     p.add_argument('--clips', type=int, default=None, help='B (default: 2 on CUDA, 1 on CPU)')
@@ -130,7 +132,7 @@ def model_rows(results) -> list[list]:
         rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r['step_s'],
                      r.get('first_step_s', float('nan')), r['clips_per_s'],
                      f'{r["peak_bytes"] / GiB:.2f} GiB',
-                     ', '.join(flags + r.get('notes', [])) or 'fp32'])
+                     ', '.join(dict.fromkeys(flags + r.get('notes', []))) or 'fp32'])
     return rows
 
 

@@ -11,7 +11,8 @@
 #     path (float32, as released) against catravs' path with float16 AMP
 #     (goal: speedup >= 2x, memory <= 0.5x);
 #  3. the CUDA tests (tests that skip without CUDA);
-#  4. catr_pvt_s4 AMP with channels_last; the train loader's clips/s with 4 and 8 workers;
+#  4. catr_r50_s4 AMP in channels_last (its config's default) and contiguous; the train
+#     loader's clips/s with 4 and 8 workers;
 #  5. tools/dist_train.sh, one process, nccl, 2 iterations of a tiny config on generated data;
 #  6. step 2's catravs run with the forward compiled as one graph (fullgraph): first step
 #     (the compilation: over 200 s at the first run, so it has COMPILE_TIMEOUT_S, default
@@ -33,8 +34,9 @@ SUMMARY="$OUT_DIR/summary.txt"
 BENCH=("$PYTHON" tools/analysis_tools/benchmark.py)
 S4=configs/catr/catr_pvt_s4.py
 AVSS=configs/catr/catr_pvt_avss.py
+R50=configs/catr/catr_r50_s4.py; R50_OFF=(--cfg-options model.channels_last=False)
 if [[ "${DRY_RUN:-0}" == 1 ]]; then  # the same commands, on the CPU and tiny
-  DEV=(--device cpu); S4=configs/catr/catr_tiny_synthavs.py; AVSS=$S4
+  DEV=(--device cpu); S4=configs/catr/catr_tiny_synthavs.py; AVSS=$S4; R50=$S4; R50_OFF=()
   BIG=(--clips 1 --shape 2 64 64); AVSS_SHAPE=(--shape 2 64 64); STEPS=(--steps 1 --warmup 1)
 else
   DEV=(--device cuda); BIG=(--clips 2 --shape 5 448 448); AVSS_SHAPE=(); STEPS=(--steps 5 --warmup 2)
@@ -75,8 +77,11 @@ if [[ "${DRY_RUN:-0}" != 1 ]]; then
     tests/models/test_cuda_paths.py tests/engine/test_amp.py \
     tests/evaluation/test_cuda_inputs.py tests/apis/test_inference_model.py
 fi
-run s4_amp_channels_last 60 "${BENCH[@]}" "$S4" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
-  --amp --amp-dtype float16 --channels-last --json-out "$OUT_DIR/s4_amp_channels_last.json"
+# the ResNet-50 configs build the model in channels_last: on, then off
+run r50_amp_channels_last 60 "${BENCH[@]}" "$R50" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
+  --amp --amp-dtype float16 --json-out "$OUT_DIR/r50_amp_channels_last.json"
+run r50_amp_contiguous 60 "${BENCH[@]}" "$R50" "${DEV[@]}" "${BIG[@]}" --steps 3 --warmup 1 \
+  --amp --amp-dtype float16 --json-out "$OUT_DIR/r50_amp_contiguous.json" "${R50_OFF[@]}"
 # one process through the launcher: nccl with CUDA (gloo in a DRY_RUN)
 SYNTH="$(readlink -f "$OUT_DIR")/synth_s4"
 cat > "$OUT_DIR/dist_tiny.py" <<EOF

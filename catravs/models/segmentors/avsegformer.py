@@ -39,15 +39,17 @@ class AVSegFormer(BaseAVSegmentor):
         d_model: C.
         test_cfg: ``mask_threshold`` (binary, on the sigmoid; default 0.5).
         non_finite: see :class:`BaseAVSegmentor`.
+        channels_last: the convolutions in NHWC (see :class:`BaseAVSegmentor`).
     """
 
     def __init__(self, backbone: dict, audio_encoder: dict, neck: dict, decoder: dict,
                  fusion: dict, head: dict, criterion: dict, task: Task = 'binary',
                  num_classes: int = 1, d_model: int = 256, test_cfg: Optional[dict] = None,
-                 non_finite: NonFinitePolicy = 'raise',
+                 non_finite: NonFinitePolicy = 'raise', channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(task=task, num_classes=num_classes, non_finite=non_finite,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         channels_last=channels_last, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         self.test_cfg = {'mask_threshold': 0.5, **(test_cfg or {})}
         self.backbone = build_model_part(backbone, 'visual_backbone', 'model.backbone')
         self.audio_encoder = build_model_part(audio_encoder, 'audio_encoder',
@@ -62,6 +64,7 @@ class AVSegFormer(BaseAVSegmentor):
         head.setdefault('num_classes', num_classes)
         self.head = build_model_part(head, 'head', 'model.head')
         self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
+        self._set_memory_format()
 
     # ------------------------------------------------------------------ forward
     def _tensor_outputs(self, inputs: dict) -> tuple[Tensor, Tensor]:

@@ -21,8 +21,9 @@ class BaseAVSegmentor(BaseModel):
     """``BaseModel`` whose ``train_step`` checks the loss and the gradients.
 
     It also holds what every segmentor takes: ``task`` (``'binary'``: S4/MS3, one
-    "sounding" class; ``'semantic'``: AVSS), ``num_classes`` and the data preprocessor
-    (a config is built in catravs' scope, inside a Runner or not).
+    "sounding" class; ``'semantic'``: AVSS), ``num_classes``, ``channels_last`` (the
+    convolutions' weights in NHWC: on in the ResNet-50 configs, docs/benchmark.md) and the
+    data preprocessor (a config is built in catravs' scope, inside a Runner or not).
 
     A non-finite loss or gradient is reported with the iteration, the loss
     terms and the ids of the clips in the batch; with ``non_finite='raise'``
@@ -33,7 +34,7 @@ class BaseAVSegmentor(BaseModel):
     """
 
     def __init__(self, task: Task = 'binary', num_classes: int = 1,
-                 non_finite: NonFinitePolicy = 'raise',
+                 non_finite: NonFinitePolicy = 'raise', channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         if isinstance(data_preprocessor, dict):  # built in catravs' scope, Runner or not
             with DefaultScope.overwrite_default_scope(SCOPE):
@@ -47,6 +48,16 @@ class BaseAVSegmentor(BaseModel):
             raise ValueError('model.task=binary takes num_classes=1 (the "sounding" class)')
         self.non_finite = non_finite
         self.task, self.num_classes = task, num_classes
+        self.channels_last = channels_last
+
+    def _set_memory_format(self) -> None:
+        """The last line of a subclass's ``__init__``: with ``channels_last``, every 4-D
+        weight (the convolutions) in ``torch.channels_last``, so that convolutions run
+        NHWC. Done at construction, before a distributed run wraps the model in DDP (which
+        keeps the layout it was built with); loading and initialisation copy into these
+        tensors, so the layout stays."""
+        if self.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, inputs: dict, data_samples: Optional[list] = None,
                 mode: ForwardMode = 'tensor') -> Any:

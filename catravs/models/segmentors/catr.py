@@ -55,6 +55,7 @@ class CATR(BaseAVSegmentor):
         test_cfg: ``mask_threshold`` (binary tasks, default 0.5).
         non_finite: ``'raise'`` or ``'skip'`` a step with a non-finite loss or
             gradient (see :class:`BaseAVSegmentor`).
+        channels_last: the convolutions in NHWC (see :class:`BaseAVSegmentor`).
     """
 
     def __init__(self, backbone: dict, neck: dict, audio_encoder: dict, fusion: dict,
@@ -62,10 +63,11 @@ class CATR(BaseAVSegmentor):
                  num_classes: int = 1, d_model: int = 256, token_level: int = 1,
                  audio_dropout: float = 0.1, loss_resolution: LossResolution = 'prediction',
                  attn_impl: AttentionImpl = 'catravs', test_cfg: Optional[dict] = None,
-                 non_finite: NonFinitePolicy = 'raise',
+                 non_finite: NonFinitePolicy = 'raise', channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(task=task, num_classes=num_classes, non_finite=non_finite,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         channels_last=channels_last, data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
         if loss_resolution not in ('prediction', 'label'):
             raise ValueError("model.loss_resolution must be 'prediction' or 'label', got "
                              f'{loss_resolution!r}')
@@ -92,6 +94,7 @@ class CATR(BaseAVSegmentor):
         criterion.setdefault('num_classes', num_classes)
         self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
         set_attention_impl(self, attn_impl)
+        self._set_memory_format()
 
     # ------------------------------------------------------------------ forward
     def _forward(self, inputs: dict) -> tuple[Tensor, Tensor]:

@@ -6,6 +6,7 @@
 _base_ = ['./avsegformer_pvt.py']
 
 model = dict(
+    channels_last=True,  # NHWC convolutions: about 1.06x the CPU train step (docs/benchmark.md)
     backbone=dict(
         _delete_=True,
         type='ResNet50Backbone',

@@ -11,6 +11,7 @@
 # build() follow. Each is marked "yaml guess" with the alternative.
 d_model = 256
 model = dict(
+    channels_last=True,  # NHWC convolutions: about 1.06x the CPU train step (docs/benchmark.md)
     type='CATR',
     task='binary',
     num_classes=1,
