@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import copy
 import os.path as osp
+import tempfile
 
 import mmengine.config  # noqa: F401  (see below)
 import pytest
 import torch
+import torch.distributed as dist
 
 # Import MMEngine's config module here, in the process that starts the pytest-xdist
 # workers: it imports yapf, which on its first import in a new environment writes a
@@ -69,3 +71,15 @@ def make_batch():
         return dict(inputs=dict(frames=clips, audio=audio), data_samples=samples)
 
     return _make
+
+
+@pytest.fixture()
+def one_process_group():
+    """A gloo process group of one process (DDP's reducer runs as with several)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dist.init_process_group('gloo', init_method=f'file://{osp.join(tmp, "store")}',
+                                rank=0, world_size=1)
+        try:
+            yield
+        finally:
+            dist.destroy_process_group()

@@ -2,12 +2,8 @@
 computes what it computed before (the memory format changes no value)."""
 from __future__ import annotations
 
-import os.path as osp
-import tempfile
-
 import pytest
 import torch
-import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from catravs.engine.hooks import ChannelsLastHook
@@ -31,18 +27,6 @@ def test_channels_last_hook_converts_convolutions_and_keeps_the_outputs(make_bat
         after = model(**data, mode='tensor')
     for a, b in zip(after, before):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
-
-
-@pytest.fixture()
-def one_process_group():
-    """A gloo process group of one process (DDP's reducer runs as with several)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        dist.init_process_group('gloo', init_method=f'file://{osp.join(tmp, "store")}',
-                                rank=0, world_size=1)
-        try:
-            yield
-        finally:
-            dist.destroy_process_group()
 
 
 def test_the_hook_refuses_a_model_ddp_has_wrapped(one_process_group):

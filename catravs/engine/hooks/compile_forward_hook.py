@@ -33,6 +33,11 @@ class CompileForwardHook(Hook):
     ``tools/train.py --compile`` adds it. MMEngine's own ``compile`` config key compiles
     ``train_step`` whole, where the Hungarian matcher (scipy) and the loss break the graph;
     this hook compiles the part that is one graph.
+
+    Under DDP the Runner has wrapped the model before ``before_run``. The compiled forward
+    is first called inside DDP's forward, so dynamo's DDP optimizer compiles the graph in
+    one piece per gradient bucket, and each bucket's all-reduce starts while the backward
+    of the rest runs (``torch._dynamo.config.optimize_ddp=False``: one piece, no overlap).
     """
 
     priority = 'VERY_HIGH'
