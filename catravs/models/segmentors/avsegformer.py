@@ -125,19 +125,10 @@ class AVSegFormer(BaseAVSegmentor):
     @torch.no_grad()
     def predict(self, inputs: dict,
                 data_samples: Optional[list[AVSDataSample]] = None) -> list[AVSDataSample]:
-        frames = inputs['frames']
-        b, t = frames.shape[:2]
-        pad_shape = tuple(frames.shape[-2:])
-        if data_samples is None:
-            data_samples = [AVSDataSample(metainfo=dict(img_shape=pad_shape)) for _ in range(b)]
-        logits, _ = self._forward(inputs, self._valid(data_samples, t, frames.device))
-        for i, sample in enumerate(data_samples):
-            scores = to_label_size(logits[i * t:(i + 1) * t].float(), sample, pad_shape)
-            if self.task == 'binary':
-                sample.seg_logits = scores[:, 0]
-                sample.pred_masks = (scores[:, 0].sigmoid() > self.test_cfg['mask_threshold']
-                                     ).long()
-            else:
-                sample.seg_logits = scores
-                sample.pred_masks = scores.argmax(1)
-        return data_samples
+        """The head's per-frame logits (padded frames zeroed) -> :meth:`_pack_predictions`."""
+        t = inputs['frames'].shape[1]
+        valid = None
+        if data_samples is not None:
+            valid = self._valid(data_samples, t, inputs['frames'].device)
+        logits, _ = self._forward(inputs, valid)
+        return self._pack_predictions(logits, inputs, data_samples)

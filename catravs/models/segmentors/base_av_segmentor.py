@@ -11,6 +11,9 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import DefaultScope
 
 from catravs.registry import MODELS, SCOPE
+from catravs.structures import AVSDataSample
+
+from .label_size import to_label_size
 
 NonFinitePolicy = Literal['raise', 'skip']
 Task = Literal['binary', 'semantic']
@@ -89,6 +92,35 @@ class BaseAVSegmentor(BaseModel):
             raise ValueError(f'inputs.audio must start with [B, T] = [{b}, {t}], got '
                              f'{tuple(audio.shape)}')
         return b, t
+
+    def _pack_predictions(self, scores: torch.Tensor, inputs: dict,
+                          data_samples: Optional[list[AVSDataSample]]) -> list[AVSDataSample]:
+        """What every method does after its network at test time.
+
+        ``scores``: ``Tensor[B*T, K', h, w]``, one score map per frame on the network's grid:
+        ``K' = 1`` mask logit for ``task='binary'``, ``K' = num_classes`` class scores for
+        ``'semantic'``. Each clip's scores are brought to its label size
+        (:func:`.label_size.to_label_size`, in float32) and stored on its data sample as
+        ``seg_logits`` (binary ``[T, H, W]``, semantic ``[T, K, H, W]``) and ``pred_masks``
+        ``LongTensor[T, H, W]`` (binary: ``sigmoid > test_cfg['mask_threshold']``, default
+        0.5; semantic: argmax). ``data_samples=None`` (inference on bare inputs) makes one
+        sample per clip with ``img_shape`` = the input size.
+        """
+        b, t = inputs['frames'].shape[:2]
+        pad_shape = tuple(inputs['frames'].shape[-2:])
+        if data_samples is None:
+            data_samples = [AVSDataSample(metainfo=dict(img_shape=pad_shape)) for _ in range(b)]
+        threshold = getattr(self, 'test_cfg', None) or {}
+        threshold = threshold.get('mask_threshold', 0.5)
+        for i, sample in enumerate(data_samples):
+            clip = to_label_size(scores[i * t:(i + 1) * t].float(), sample, pad_shape)
+            if self.task == 'binary':
+                sample.seg_logits = clip[:, 0]
+                sample.pred_masks = (clip[:, 0].sigmoid() > threshold).long()
+            else:
+                sample.seg_logits = clip
+                sample.pred_masks = clip.argmax(1)
+        return data_samples
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> dict[str, torch.Tensor]:
         with optim_wrapper.optim_context(self):

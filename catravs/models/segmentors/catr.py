@@ -17,7 +17,6 @@ from catravs.registry import MODELS
 from catravs.structures import IGNORE_INDEX, AVSDataSample
 
 from .base_av_segmentor import BaseAVSegmentor, NonFinitePolicy, Task
-from .label_size import to_label_size
 
 LossResolution = Literal['prediction', 'label']
 
@@ -156,33 +155,15 @@ class CATR(BaseAVSegmentor):
     @torch.no_grad()
     def predict(self, inputs: dict,
                 data_samples: Optional[list[AVSDataSample]] = None) -> list[AVSDataSample]:
+        """Per-frame scores of the last decoder layer -> :meth:`_pack_predictions`: binary,
+        the mask logit of the query with the highest "sounding" probability; semantic,
+        ``sum_q p(k | q) * sigmoid(mask_q)`` per class."""
         mask_logits, class_logits = self._forward(inputs)
-        mask_logits, class_logits = mask_logits[-1], class_logits[-1]  # [N, Q, h, w], [N, Q, K+1]
-        b, t = inputs['frames'].shape[:2]
-        pad_h, pad_w = inputs['frames'].shape[-2:]
-        if data_samples is None:
-            data_samples = [AVSDataSample(metainfo=dict(img_shape=(pad_h, pad_w)))
-                            for _ in range(b)]
-        for i, sample in enumerate(data_samples):
-            masks = mask_logits[i * t:(i + 1) * t].float()  # [T, Q, h, w]
-            probs = class_logits[i * t:(i + 1) * t].float().softmax(-1)  # [T, Q, K+1]
-            if self.task == 'binary':
-                best = probs[..., 0].argmax(-1)  # [T]
-                scores = masks[torch.arange(t), best][:, None]  # [T, 1, h, w]
-            else:
-                scores = torch.einsum('tqk,tqhw->tkhw', probs[..., :-1], masks.sigmoid())
-            scores = self._to_label_size(scores, sample, (pad_h, pad_w))
-            if self.task == 'binary':
-                sample.seg_logits = scores[:, 0]
-                threshold = self.test_cfg['mask_threshold']
-                sample.pred_masks = (scores[:, 0].sigmoid() > threshold).long()
-            else:
-                sample.seg_logits = scores
-                sample.pred_masks = scores.argmax(1)
-        return data_samples
-
-    @staticmethod
-    def _to_label_size(scores: Tensor, sample: AVSDataSample,
-                       pad_shape: tuple[int, int]) -> Tensor:
-        """See :func:`.label_size.to_label_size`."""
-        return to_label_size(scores, sample, pad_shape)
+        masks = mask_logits[-1].float()  # [N, Q, h, w]
+        probs = class_logits[-1].float().softmax(-1)  # [N, Q, K+1]
+        if self.task == 'binary':
+            best = probs[..., 0].argmax(-1)  # [N]
+            scores = masks[torch.arange(masks.shape[0], device=masks.device), best][:, None]
+        else:
+            scores = torch.einsum('nqk,nqhw->nkhw', probs[..., :-1], masks.sigmoid())
+        return self._pack_predictions(scores, inputs, data_samples)
