@@ -1,4 +1,5 @@
-"""Models: the CATR segmentor and its registered parts, one category per subpackage."""
+"""Models: the segmentors (CATR, AVSegFormer) and their registered parts, one category per
+subpackage."""
 from .audio_encoders import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
 from .builder import build_model_part, registered_in_category

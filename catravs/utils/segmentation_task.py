@@ -9,9 +9,10 @@ Task = Literal['binary', 'semantic']
 def segmentation_task(model: Any) -> Task:
     """``'semantic'`` when ``model`` predicts more than one class, else ``'binary'``.
 
-    Takes a built segmentor (or a model config dict). Reads ``task`` where the method
-    has one (CATR), else ``num_classes`` (AVSegFormer: 1 for S4 / MS3, 71 for AVSS), so
-    that callers need not know which method they run.
+    Takes a built segmentor (or a model config dict). Reads ``task``, which every
+    segmentor takes (``BaseAVSegmentor``); a config dict that leaves it out falls back to
+    ``num_classes`` (1 for S4 / MS3, 71 for AVSS), so that callers need not know which
+    method they run.
     """
     get = model.get if isinstance(model, dict) else (lambda k, d=None: getattr(model, k, d))
     task = get('task', None)
