@@ -42,7 +42,7 @@ def test_binary_round_trip_keeps_what_the_metrics_see(tmp_path):
     logits, gt = clip['seg_logits'][keep], clip['gt_masks'][keep]
     # float16 keeps every logit's sign here, so J is the float32 J exactly
     assert torch.equal(binary_jaccard(saved, gt), binary_jaccard(logits, gt))
-    assert binary_fscore(saved, gt) == pytest.approx(binary_fscore(logits, gt), abs=2e-3)
+    assert binary_fscore(saved, gt) == pytest.approx(binary_fscore(logits, gt), abs=5e-4)
 
 
 def test_semantic_round_trip_keeps_the_class_map_and_padding(tmp_path):
