@@ -231,3 +231,22 @@ def test_cli_subprocess_semantic(tmp_path):
         assert protocol.name in proc.stdout
     assert 'avss/test.py:196,201' in proc.stdout
     assert json.load(open(tmp_path / 'p.json'))['task'] == 'semantic'
+
+
+def test_demo_scores_have_the_structure_the_protocols_tell_apart(tmp_path):
+    tool = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'make_demo_scores.py')
+    spec = importlib.util.spec_from_file_location('make_demo_scores', tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main([str(tmp_path / 'b'), '--task', 'binary', '--clips', '30']) == 0
+    assert module.main([str(tmp_path / 's'), '--task', 'semantic', '--clips', '12']) == 0
+    binary = load_score_dir(str(tmp_path / 'b'))
+    assert len(binary) == 30 and any((r['gt'].reshape(5, -1).sum(1) == 0).any() for r in binary)
+    result = score_protocols(binary)
+    assert row(result, 'per dataset (catravs)')['mIoU'] != \
+        row(result, 'per dataset, empty-GT frames skipped in J')['mIoU']
+    semantic = load_score_dir(str(tmp_path / 's'))
+    assert semantic[0]['num_classes'] == 71 and any(not r['valid_frames'].all() for r in semantic)
+    result = score_protocols(semantic)
+    assert row(result, 'TPAVI / AVSegFormer (released)')['frames'] == 120
+    assert row(result, 'real frames (catravs)')['frames'] < 120
