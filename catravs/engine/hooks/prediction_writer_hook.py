@@ -1,4 +1,4 @@
-"""Write test predictions as mask files in the AVSBench layout, and overlays."""
+"""Write test predictions: AVSBench-layout mask files, overlays, per-clip score files."""
 from __future__ import annotations
 
 import os
