@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out-dir DIR]``."""
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--out-dir DIR]
+[--score-dir DIR]``."""
 import argparse
 
 from catravs.apis.runner_setup import (
@@ -15,6 +16,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out-dir', help='write predicted masks in the AVSBench layout here')
     parser.add_argument('--show-dir', help='write frame overlays of the predictions here')
+    parser.add_argument('--score-dir', help='write one .npz per clip here (float16 mask logits '
+                        'or the class map, labels, frame flags) for '
+                        'tools/analysis_tools/score_protocols.py')
     parser.add_argument('--allow-partial', action='store_true',
                         help='load a checkpoint that lacks some weights of the model (they '
                         'keep their initial values) or holds other keys; by default such a '
@@ -30,9 +34,9 @@ def main() -> None:
     # MMEngine's runner loads load_from non-strictly (a warning only), and test() runs
     # no init_weights: a weight the checkpoint lacks would stay at its initial value
     hooks = [] if args.allow_partial else [dict(type='StrictLoadHook', source=args.checkpoint)]
-    if args.out_dir or args.show_dir:
+    if args.out_dir or args.show_dir or args.score_dir:
         hooks.append(dict(type='PredictionWriterHook', out_dir=args.out_dir,
-                          show_dir=args.show_dir))
+                          show_dir=args.show_dir, score_dir=args.score_dir))
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + hooks
 
     runner = build_runner(cfg)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -83,6 +84,29 @@ def test_test_tool_writes_avsbench_layout(trained, tiny_data, tmp_path):
                              for p in gt] == [osp.relpath(p, out_dir) for p in written]
     assert len(glob.glob(osp.join(show_dir, '*.jpg'))) == 3
     assert 'mIoU' in last_scalars(str(tmp_path))
+
+
+def test_score_dir_rescored_under_the_released_protocols(trained, tiny_data, tmp_path, capsys):
+    """tools/test.py --score-dir, then score_protocols.py: CATR's protocol (1 clip per
+    batch) and the per-dataset row give back the test run's own metric values."""
+    score_dir, out = str(tmp_path / 'scores'), str(tmp_path / 'protocols.json')
+    run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'), CONFIG, osp.join(trained, 'epoch_1.pth'),
+              '--work-dir', str(tmp_path), '--score-dir', score_dir, '--cfg-options',
+              *tiny_options(tiny_data)], cwd=str(tmp_path))
+    assert len(glob.glob(osp.join(score_dir, '*.npz'))) == 3
+    logged = last_scalars(str(tmp_path))
+    spec = importlib.util.spec_from_file_location(
+        'score_protocols', osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'score_protocols.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main([score_dir, '--json', out]) == 0
+    assert 'TPAVI / AVSBench (released)' in capsys.readouterr().out
+    rows = {r['protocol']: r for r in json.load(open(out))['rows']}
+    # the metric logs 4 decimals; float16 logits move F by well under 5e-4
+    assert rows['CATR (released)']['mIoU'] == pytest.approx(logged['mIoU'], abs=1e-4)
+    assert rows['CATR (released)']['F-score'] == pytest.approx(logged['F-score'], abs=5e-4)
+    assert rows['per dataset (catravs)']['F-score'] == pytest.approx(
+        logged['F-score(dataset)'], abs=5e-4)
 
 
 def test_audio_override_reaches_the_model(trained, tiny_data, tmp_path):

@@ -1,4 +1,4 @@
-"""Write test predictions as mask files in the AVSBench layout, and overlays."""
+"""Write test predictions: AVSBench-layout mask files, overlays, per-clip score files."""
 from __future__ import annotations
 
 import os
@@ -12,6 +12,7 @@ from mmengine.logging import print_log
 from PIL import Image
 
 from catravs.datasets.palette import voc_palette
+from catravs.evaluation.clip_scores import clip_score_arrays, save_score_file
 from catravs.registry import HOOKS
 
 
@@ -46,30 +47,41 @@ def write_palette_png(class_map: np.ndarray, path: str) -> None:
 
 @HOOKS.register_module()
 class PredictionWriterHook(Hook):
-    """During ``runner.test()``, save each labelled frame's prediction, and overlays.
+    """During ``runner.test()``, save each labelled frame's prediction, overlays, and
+    score files.
 
     Args:
         out_dir: masks go here in the AVSBench layout (binary PNG 0/255 for
             S4/MS3, palette PNG for AVSS); None: no masks.
         show_dir: frame overlays (ground truth row, prediction row) go here as
             ``{clip_id}.jpg``; None: no overlays.
+        score_dir: one ``{sample_idx:06d}.npz`` per clip goes here
+            (:mod:`catravs.evaluation.clip_scores`: float16 mask logits or the class
+            map, the labels and the frame flags, every frame), what
+            ``tools/analysis_tools/score_protocols.py`` scores under each
+            method's protocol; None: none.
     """
 
     priority = 'LOW'
 
-    def __init__(self, out_dir: Optional[str] = None, show_dir: Optional[str] = None) -> None:
-        self.out_dir, self.show_dir = out_dir, show_dir
+    def __init__(self, out_dir: Optional[str] = None, show_dir: Optional[str] = None,
+                 score_dir: Optional[str] = None) -> None:
+        self.out_dir, self.show_dir, self.score_dir = out_dir, show_dir, score_dir
         self.num_written = 0
+        self.num_scored = 0
 
     def before_test(self, runner) -> None:
         self.data_root = runner.test_dataloader.dataset.data_root
         self.num_written = 0
+        self.num_scored = 0
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict = None,
                         outputs: Optional[Sequence] = None) -> None:
         for sample in outputs or []:
             if self.out_dir:
                 self._write_masks(sample)
+            if self.score_dir:
+                self._write_scores(sample, batch_idx)
             if self.show_dir:
                 clip_id = str(sample.metainfo.get('clip_id', f'{batch_idx}'))
                 from catravs.visualization import AVSVisualizer
@@ -89,7 +101,21 @@ class PredictionWriterHook(Hook):
             (write_palette_png if semantic else write_binary_png)(pred, target)
             self.num_written += 1
 
+    def _write_scores(self, sample, batch_idx: int) -> None:
+        meta = sample.metainfo
+        if 'gt_masks' not in sample:
+            raise KeyError(f"clip '{meta.get('clip_id')}' has no gt_masks: score files need "
+                           'the labels (test on a split that has them)')
+        idx = meta.get('sample_idx')
+        name = f'{idx:06d}' if idx is not None else f'batch{batch_idx:06d}_{self.num_scored}'
+        save_score_file(osp.join(self.score_dir, f'{name}.npz'),
+                        clip_score_arrays(sample.seg_logits, sample.gt_masks, meta))
+        self.num_scored += 1
+
     def after_test(self, runner) -> None:
+        if self.score_dir:
+            print_log(f'wrote {self.num_scored} clip score files to {self.score_dir}',
+                      logger='current')
         if self.out_dir:
             print_log(f'wrote {self.num_written} predicted masks to {self.out_dir}',
                       logger='current')
