@@ -33,15 +33,18 @@ def problems_in(tree: ast.AST, where: str) -> list[str]:
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, 'id', '')
-            args = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            # positional and keyword arguments: scope_name='catravs' counts as 'catravs'
+            args = [a.value for a in [*node.args, *(k.value for k in node.keywords)]
+                    if isinstance(a, ast.Constant)]
             if name == 'overwrite_default_scope' and 'catravs' in args or \
                     name == 'get' and args[:1] == ['default_scope'] and 'catravs' in args:
                 found.append(f"{line}: the scope written out ('catravs'); use SCOPE")
         elif isinstance(node, ast.Compare):
             if any(_is_type_name(n) for n in [node.left, *node.comparators]):
                 found.append(f'{line}: a type tested by its name; use isinstance')
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
                 if isinstance(target, ast.Name) and target.id == 'IGNORE_INDEX' \
                         and where != HOME_OF['IGNORE_INDEX']:
                     found.append(f'{line}: IGNORE_INDEX defined again')
@@ -73,5 +76,16 @@ def test_constants_once_and_no_type_names():
     ('seconds = n / 16000\n', 'sample rate'),
 ])
 def test_the_scan_finds_each_kind(source, expected):
+    problems = problems_in(ast.parse(source), 'catravs/x.py')
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+@pytest.mark.parametrize('source, expected', [
+    ("with DefaultScope.overwrite_default_scope(scope_name='catravs'):\n    pass\n",
+     'scope written'),
+    ("scope = cfg.get('default_scope', default='catravs')\n", 'scope written'),
+    ('IGNORE_INDEX: int = 255\n', 'IGNORE_INDEX defined again'),
+])
+def test_the_scan_reads_keywords_and_annotated_assignments(source, expected):
     problems = problems_in(ast.parse(source), 'catravs/x.py')
     assert len(problems) == 1 and expected in problems[0], problems

@@ -60,12 +60,13 @@ def imported_top_modules(paths) -> dict[str, str]:
 
 
 def first_party_names() -> set[str]:
-    """Names importable from the repository itself: packages, modules, tool scripts."""
-    names = set()
-    for folder in SOURCE_DIRS:
-        for path in (REPO_ROOT / folder).rglob('*.py'):
-            names.add(path.stem)
-            names.update(p.name for p in path.relative_to(REPO_ROOT).parents if p.name)
+    """Top-level names importable from the repository itself: its packages (``catravs``,
+    ``tools``, ``projects``, ``tests``), and the tool scripts, which import sibling scripts
+    by their bare name (a script's folder is ``sys.path[0]``). A sub-package's name
+    (``catravs/datasets``, ``tests/datasets``) is no top-level name: ``import datasets``
+    is the third-party package."""
+    names = set(SOURCE_DIRS)
+    names.update(path.stem for path in (REPO_ROOT / 'tools').rglob('*.py'))
     return names
 
 
@@ -105,3 +106,13 @@ def test_the_check_finds_both_kinds_of_problem():
         "'PIL' (a.py:1) is imported but its distribution pillow is not declared in "
         'requirements/',
         'pyyaml is declared in requirements/runtime.txt but nothing imports it']
+
+
+def test_a_third_party_module_named_like_a_sub_package_is_not_first_party():
+    """``import datasets`` (Hugging Face's) is third party, though ``catravs/datasets`` and
+    ``tests/datasets`` exist; a tool's sibling script and ``tests`` stay first party."""
+    local = first_party_names()
+    problems = check({'datasets': 'a.py:1', 'convert_pretrained': 'b.py:2', 'tests': 'c.py:3'},
+                     {}, {'datasets': ['datasets']}, local)
+    assert problems == ["'datasets' (a.py:1) is imported but its distribution datasets is not "
+                        'declared in requirements/']

@@ -44,8 +44,22 @@ def _exists(root: Path, module: str) -> bool:
     return path.is_dir() or path.with_suffix('.py').is_file()
 
 
+def _dynamic_import_target(call: ast.Call) -> str | None:
+    """The module of ``importlib.import_module('catravs.x')`` / ``__import__('catravs.x')``
+    when it is written as a string constant, else None."""
+    func = call.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, 'id', '')
+    if name not in ('import_module', '__import__') or not call.args:
+        return None
+    first = call.args[0]
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return None
+
+
 def imported_modules(path: Path, root: Path) -> list[tuple[str, int]]:
-    """Every catravs module that ``path`` imports, absolute or relative, with its line."""
+    """Every catravs module that ``path`` imports, absolute or relative, or by name at run
+    time (``importlib.import_module`` with a string constant), with its line."""
     name = module_name(path, root)
     is_package = path.name == '__init__.py'
     top = root.name
@@ -65,6 +79,8 @@ def imported_modules(path: Path, root: Path) -> list[tuple[str, int]]:
             found.append((target, node.lineno))
             found += [(f'{target}.{alias.name}', node.lineno) for alias in node.names
                       if _exists(root, f'{target}.{alias.name}')]
+        elif isinstance(node, ast.Call) and _dynamic_import_target(node):
+            found.append((_dynamic_import_target(node), node.lineno))
     return [(mod, line) for mod, line in found if mod == top or mod.startswith(f'{top}.')]
 
 
@@ -171,6 +187,11 @@ def _fake_package(tmp_path: Path, files: dict[str, str]) -> Path:
     ({'utils/x.py': 'from ..models import necks\n'}, 'utils imports models'),
     # utils importing even the bottom-floor registry
     ({'utils/x.py': 'import catravs.registry\n', 'registry.py': ''}, 'utils imports registry'),
+    # an import by name at run time, climbing from models to engine
+    ({'models/necks/x.py': 'import importlib\n\n\ndef f():\n'
+                           "    return importlib.import_module('catravs.engine')\n"},
+     'imports engine (floor 2), an arrow back up: catravs/models/necks/x.py:5'),
+    ({'utils/x.py': "hooks = __import__('catravs.engine.hooks')\n"}, 'utils imports engine'),
     # two packages of one floor importing each other
     ({'engine/a.py': 'from catravs.visualization import v\n',
       'visualization/__init__.py': 'from ..engine import a\n'}, 'cycle between packages'),

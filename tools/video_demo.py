@@ -240,6 +240,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         from catravs.apis.video_io import VideoReadError, import_av
+        from catravs.engine.strict_loading import CheckpointMismatchError
         import_av()
         cfg, has_audio = check_inputs(args)
         tmp = prepare_out_dir(args.out_dir, args.overwrite)
@@ -249,7 +250,7 @@ def main(argv=None) -> int:
         finally:
             if osp.isdir(tmp):
                 shutil.rmtree(tmp, ignore_errors=True)
-    except (DemoError, VideoReadError, ImportError) as err:
+    except (DemoError, VideoReadError, ImportError, CheckpointMismatchError) as err:
         print(f'video_demo: error: {err}', file=sys.stderr)
         return 1
     if not has_audio:

@@ -6,9 +6,10 @@ from fractions import Fraction
 import numpy as np
 
 
-def write_video(path: str, frames: list[np.ndarray], fps: int,
+def write_video(path: str, frames: list[np.ndarray], fps: int | Fraction,
                 audio: tuple[np.ndarray, int] | None = None, lossless: bool = False) -> str:
-    """Frames: RGB ``uint8[H, W, 3]``; audio: ``(float32[S] mono, rate)``.
+    """Frames: RGB ``uint8[H, W, 3]`` at ``fps`` (an int, or a ``Fraction`` such as NTSC's
+    ``Fraction(30000, 1001)``); audio: ``(float32[S] mono or float32[S, 2] stereo, rate)``.
 
     ``lossless``: FFV1 video (bgr0) and 16-bit PCM audio in Matroska: the decoded
     frames and samples are exactly the written ones (for int16-representable audio).
@@ -16,6 +17,8 @@ def write_video(path: str, frames: list[np.ndarray], fps: int,
     """
     import av
     height, width = frames[0].shape[:2]
+    fps = Fraction(fps)
+    layout = 'stereo' if audio is not None and np.ndim(audio[0]) == 2 else 'mono'
     with av.open(path, 'w') as out:
         video = out.add_stream('ffv1' if lossless else 'libx264', rate=fps)
         video.width, video.height = width, height
@@ -23,19 +26,21 @@ def write_video(path: str, frames: list[np.ndarray], fps: int,
         astream = None
         if audio is not None:
             astream = out.add_stream('pcm_s16le' if lossless else 'aac', rate=audio[1],
-                                     layout='mono')
+                                     layout=layout)
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format='rgb24')
-            frame.pts, frame.time_base = i, Fraction(1, fps)
+            frame.pts, frame.time_base = i, 1 / fps
             out.mux(video.encode(frame))
         out.mux(video.encode(None))
         if astream is not None:
             wave, rate = audio
             pcm = np.clip(np.round(wave * 32768.0), -32768, 32767).astype(np.int16)
+            pcm = pcm.reshape(len(pcm), -1)  # [S, channels], interleaved as packed s16
             step = 1024
             for start in range(0, len(pcm), step):
-                frame = av.AudioFrame.from_ndarray(pcm[None, start:start + step], format='s16',
-                                                   layout='mono')
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(pcm[start:start + step]).reshape(1, -1), format='s16',
+                    layout=layout)
                 frame.sample_rate = rate
                 frame.pts = start
                 frame.time_base = Fraction(1, rate)

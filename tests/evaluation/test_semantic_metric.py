@@ -27,8 +27,9 @@ def make_clips():
 
 
 def expected(clips, score_padding_frames=False):
-    """The keys of one convention from catravs' functional (see test_semantic_reference.py
-    for the independent loop-based reference)."""
+    """The keys of one convention from catravs' functional (test_functional_semantic.py
+    checks the functional against the loop-based reference in avsbench_reference.py, and
+    test_semantic_conventions.py checks the metric's two conventions against it)."""
     scores, labels = [], []
     for clip in clips:
         gt = clip['gt_masks'].clone()

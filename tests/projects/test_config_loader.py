@@ -23,33 +23,56 @@ PROJECT_CFG = osp.join(REPO_ROOT, 'projects', 'gated_bicross_fusion', 'configs',
 TINY_CFG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_tiny_synthavs.py')
 
 
-def python_files(*folders: str) -> list[Path]:
-    return [p for folder in folders for p in sorted(Path(REPO_ROOT, folder).rglob('*.py'))]
+def python_files(*folders: str, root: str = REPO_ROOT) -> list[Path]:
+    return [p for folder in folders for p in sorted(Path(root, folder).rglob('*.py'))]
+
+
+SYS_PATH_EDIT = re.compile(r'sys\.path\.(insert|append|extend)\(|sys\.path\s*[+]?=')
+
+
+def config_reads(root: str = REPO_ROOT) -> list[str]:
+    """``file:line`` of every ``Config.fromfile(`` call in ``catravs`` and ``tools`` under
+    ``root`` (comments and docstring examples aside)."""
+    return [f'{p.relative_to(root)}:{i}'
+            for p in python_files('catravs', 'tools', root=root)
+            for i, line in enumerate(p.read_text(encoding='utf-8').splitlines(), 1)
+            if 'Config.fromfile(' in line and not line.lstrip().startswith(('#', '``'))]
+
+
+def sys_path_edits(root: str = REPO_ROOT) -> list[str]:
+    """``file:line`` of every ``sys.path`` edit in ``catravs`` and ``tools`` under ``root``."""
+    return [f'{p.relative_to(root)}:{i}'
+            for p in python_files('catravs', 'tools', root=root)
+            for i, line in enumerate(p.read_text(encoding='utf-8').splitlines(), 1)
+            if SYS_PATH_EDIT.search(line)]
 
 
 def test_only_the_loader_reads_config_files():
     """``grep -rn "Config.fromfile" catravs tools`` finds the loader only."""
-    found = [f'{p.relative_to(REPO_ROOT)}:{i}'
-             for p in python_files('catravs', 'tools')
-             for i, line in enumerate(p.read_text(encoding='utf-8').splitlines(), 1)
-             if 'Config.fromfile(' in line and not line.lstrip().startswith(('#', '``'))]
+    found = config_reads()
     assert found and all(f.startswith('catravs/apis/config_loader.py:') for f in found), found
 
 
 def test_no_library_code_or_tool_edits_sys_path():
-    pattern = re.compile(r'sys\.path\.(insert|append|extend)\(|sys\.path\s*[+]?=')
-    found = [f'{p.relative_to(REPO_ROOT)}:{i}'
-             for p in python_files('catravs', 'tools')
-             for i, line in enumerate(p.read_text(encoding='utf-8').splitlines(), 1)
-             if pattern.search(line)]
-    assert found == []
+    assert sys_path_edits() == []
 
 
 def test_the_check_above_can_fail(tmp_path):
-    """The two scans see a sys.path edit and a bare Config.fromfile (the patterns match)."""
-    assert re.search(r'sys\.path\.(insert|append|extend)\(',
-                     'sys.path.insert(0, osp.dirname(__file__))')
-    assert 'Config.fromfile(' in "cfg = Config.fromfile(args.config)"
+    """The two scans, run on a tree with planted violations, find each one (and only
+    those: a comment that mentions the call is no violation)."""
+    files = {
+        'catravs/apis/config_loader.py': 'cfg = Config.fromfile(path)\n',
+        'catravs/models/x.py': 'import sys\n\n\ndef f(cfg):\n'
+                               '    sys.path.insert(0, cfg)\n',
+        'tools/t.py': '# Config.fromfile(x) is what the loader does\n'
+                      'cfg = Config.fromfile(args.config)\nsys.path += [here]\n',
+        'docs/ignored.py': 'cfg = Config.fromfile(x)\nsys.path.append(x)\n',
+    }
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert config_reads(str(tmp_path)) == ['catravs/apis/config_loader.py:1', 'tools/t.py:2']
+    assert sys_path_edits(str(tmp_path)) == ['catravs/models/x.py:5', 'tools/t.py:3']
 
 
 def test_plugin_beside_the_config_imports_without_sys_path(tmp_path, registry_guard):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from mmengine.config import Config
 
 from catravs.datasets.synthavs import make_synthavs
 from catravs.engine import safe_torch_load
@@ -137,3 +138,7 @@ def test_resume_and_amp_on_cpu(trained, tiny_data, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 1' in log and 'Epoch(train) [2]' in log
     assert osp.isfile(osp.join(work, 'epoch_2.pth'))
+    # --amp reached the run's config (the wrapper that autocasts; test_train_flags.py shows
+    # that it trains in bfloat16)
+    dumped = Config.fromfile(osp.join(work, osp.basename(CONFIG)))
+    assert dumped.optim_wrapper.type == 'AnyDeviceAmpOptimWrapper', dumped.optim_wrapper

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f'error: {args.src}: {problem} (released key names: see '
                   'catravs/models/segmentors/avsegformer_released_keys.py)', file=sys.stderr)
-            print(f'nothing written ({len(problems)} problems)', file=sys.stderr)
+        print(f'nothing written ({len(problems)} problems)', file=sys.stderr)
         return 1
     for reason, count in Counter(dropped.values()).items():
         print(f'dropped {count:4d} dead keys: {reason}')
