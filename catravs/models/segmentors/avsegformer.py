@@ -9,6 +9,9 @@ import torch.nn as nn
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
+from catravs.models.fusions import BaseFeatureMapFusion
+from catravs.models.heads import BaseQueryMixingHead
+from catravs.models.losses import BaseFrameCriterion
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 
@@ -59,11 +62,13 @@ class AVSegFormer(BaseAVSegmentor):
         neck.setdefault('in_channels', list(self.backbone.out_channels))
         self.neck = build_model_part(neck, 'neck', 'model.neck')
         self.decoder = build_model_part(decoder, 'decoder', 'model.decoder')
-        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion')
+        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion',
+                                       expects=BaseFeatureMapFusion)
         head = copy.deepcopy(head)
         head.setdefault('num_classes', num_classes)
-        self.head = build_model_part(head, 'head', 'model.head')
-        self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
+        self.head = build_model_part(head, 'head', 'model.head', expects=BaseQueryMixingHead)
+        self.criterion = build_model_part(criterion, 'loss', 'model.criterion',
+                                          expects=BaseFrameCriterion)
         self._set_memory_format()
 
     # ------------------------------------------------------------------ forward
