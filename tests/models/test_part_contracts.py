@@ -2,6 +2,7 @@
 part of the right category that implements another declared interface, and names both."""
 from __future__ import annotations
 
+import copy
 import inspect
 import os.path as osp
 
@@ -173,3 +174,26 @@ def test_categories_with_two_interfaces_list_their_members_apart():
     assert set(MODEL_PART_CATEGORIES) >= {'fusion', 'head', 'loss'}
     assert registered_in_category('loss', BaseSetCriterion) == ['MaskSetCriterion']
     assert registered_in_category('loss', BaseFrameCriterion) == ['IoUMixLoss']
+
+
+@pytest.mark.parametrize('slot', ['neck', 'decoder'])
+def test_shared_categories_serve_both_methods(slot, make_batch):
+    """Necks and decoders have one interface: each method trains and predicts with the
+    other's (widths and query counts matched; CATR's decoder with audio-initialised
+    queries, which reads the audio argument)."""
+    avs = avsegformer_cfg()
+    catr = tiny_catr_cfg(d_model=64, head=dict(type='DynamicMaskHead', channels=64, mask_dim=8))
+    catr_part, avs_part = copy.deepcopy(catr[slot]), copy.deepcopy(avs[slot])
+    if slot == 'neck':
+        catr_part.update(out_channels=64)
+    else:
+        catr_part.update(num_queries=avs['head']['num_queries'], query_init='audio')
+    for cfg, part in ((catr, avs_part), (avs, catr_part)):
+        cfg[slot] = part
+        model = build(cfg)
+        log = model.train_step(make_batch(batch=2, frames=3, size=64),
+                               OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
+        assert torch.isfinite(log['loss'])
+        model.eval()
+        samples = model.val_step(make_batch(batch=2, frames=3, size=64))
+        assert samples[0].pred_masks.shape == (3, 64, 64)

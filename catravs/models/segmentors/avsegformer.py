@@ -89,7 +89,7 @@ class AVSegFormer(BaseAVSegmentor):
             feats = [f * scale.to(f.dtype) for f in feats]
         pixel, *memory = self.neck(feats)
         memory = torch.cat([m.flatten(2) for m in memory], 2).transpose(1, 2)  # [N, S, C]
-        queries = self.decoder(memory, None, audio)
+        queries = self.decoder(memory, None, audio[:, 0])  # no memory positions (released)
         mask_feature = self.fusion(pixel, audio)
         logits = self.head(queries[-1], mask_feature)
         if scale is not None:
