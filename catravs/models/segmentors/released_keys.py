@@ -36,12 +36,13 @@ the config whose model the result must load into (the strict check, the report a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Optional
 
 from torch import Tensor
 
-__all__ = ['PVT_V2_RULES', 'ReleasedKeyTable', 'layer_rules', 'prefixed']
+__all__ = ['PVT_V2_RULES', 'ReleasedKeyTable', 'layer_rules', 'map_released_state_dict',
+           'prefixed']
 
 _FIELD = re.compile(r'\{(\w+)([+-]\d+)?\}')
 Rule = tuple[str, str]
@@ -151,17 +152,31 @@ class ReleasedKeyTable:
         Raises:
             KeyError: the first key that is neither dead nor known to a rule.
         """
-        converted, dropped = {}, {}
-        for key, value in state_dict.items():
-            reason = self.dead_key_reason(key)
-            if reason is not None:
-                dropped[key] = reason
-                continue
-            new = self.to_catravs(key)
-            converted[new] = value
-            if origins is not None:
-                origins[new] = key
-        return converted, dropped
+        return map_released_state_dict(state_dict, self.dead_key_reason,
+                                       lambda key, value: (self.to_catravs(key), value),
+                                       origins)
+
+
+def map_released_state_dict(
+        state_dict: Mapping[str, Tensor],
+        dead_key_reason: Callable[[str], Optional[str]],
+        convert: Callable[[str, Tensor], tuple[str, Tensor]],
+        origins: Optional[dict[str, str]] = None) -> tuple[dict[str, Tensor], dict[str, str]]:
+    """The loop of :meth:`ReleasedKeyTable.convert` with the renaming as functions
+    (``key -> reason or None``; ``(key, tensor) -> (catravs key, tensor)``, raising
+    ``KeyError`` on an unknown key), for a conversion that also changes values. A table
+    is the form to prefer: it gives the inverse for messages."""
+    converted, dropped = {}, {}
+    for key, value in state_dict.items():
+        reason = dead_key_reason(key)
+        if reason is not None:
+            dropped[key] = reason
+            continue
+        new, value = convert(key, value)
+        converted[new] = value
+        if origins is not None:
+            origins[new] = key
+    return converted, dropped
 
 
 def layer_rules(released: str, ours: str, renames: Mapping[str, str]) -> tuple[Rule, ...]:
