@@ -9,9 +9,13 @@ Model parts (visual backbones, audio encoders, necks, fusion modules, decoders,
 heads, losses, matchers) all live in :data:`MODELS`, as in mmseg: a second child
 registry of MODELS with the same scope would be shadowed once the Runner sets
 ``default_scope``. Each category is instead a base class marked with
-:func:`model_part_category`; :func:`catravs.models.builder.build_model_part`
-checks that a config names a class of the expected category, and
-``tools/misc/list_modules.py`` lists what each category holds.
+:func:`model_part_category`. Where methods call parts of one category in different
+ways (CATR's and AVSegFormer's heads, fusions and criteria), each way is a *declared
+interface*: a subclass of the category's base marked with :func:`model_part_interface`,
+whose docstring gives its ``forward`` signature.
+:func:`catravs.models.builder.build_model_part` checks that a config names a class of
+the expected category and interface, and ``tools/misc/list_modules.py`` lists what
+each category holds.
 """
 from __future__ import annotations
 
@@ -118,9 +122,31 @@ def model_part_category(name: str):
                            f'{_qualname(MODEL_PART_CATEGORIES[name])}')
         MODEL_PART_CATEGORIES[name] = base
         base._model_part_category = name
+        base._model_part_interface = True
         return base
 
     return wrap
+
+
+def model_part_interface(cls: type) -> type:
+    """Class decorator that declares ``cls`` (a subclass of a category's base class) an
+    interface of its category: the parts that subclass it are called the way its
+    docstring's ````forward(...) -> ...```` says, and a segmentor slot may require it
+    (``build_model_part(..., expects=cls)``)."""
+    if category_of(cls) is None:
+        raise TypeError(f'{_qualname(cls)} is not a subclass of a model part category base, '
+                        'so it cannot declare an interface of one')
+    cls._model_part_interface = True
+    return cls
+
+
+def interface_of(cls: type) -> type | None:
+    """The declared interface that ``cls`` implements: the nearest class of its MRO that
+    is a category base or marked with :func:`model_part_interface` (None for a class
+    outside the model part categories)."""
+    if category_of(cls) is None:
+        return None
+    return next(k for k in cls.__mro__ if k.__dict__.get('_model_part_interface'))
 
 
 def category_of(cls: type) -> str | None:

@@ -11,7 +11,8 @@ and the shape mismatches, in the model's naming;
 ``after_load_checkpoint`` hook point (``tools/test.py``),
 :func:`load_model_checkpoint` around MMEngine's ``_load_checkpoint`` /
 ``load_state_dict`` (``init_model``, ``tools/video_demo.py``), and the model
-converters call it on what they are about to write.
+converters call it on what they are about to write (through
+:func:`catravs.apis.convert_released_checkpoint`).
 """
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def check_state_dict_fits(model: nn.Module, state_dict: Mapping[str, Tensor], so
         source: the file (or what produced the dict), named in the message.
         hint: what to do about it, appended to the message.
         origins: a converter's map from each key to the key it came from in
-            ``source``; the message names both.
+            ``source`` (for a missing key: the key it would come from); the message
+            names both.
 
     Raises:
         CheckpointMismatchError: naming every missing key (left at its initial
@@ -80,6 +82,7 @@ def check_state_dict_fits(model: nn.Module, state_dict: Mapping[str, Tensor], so
 
     mismatched = [named(e) for e in mismatched]
     report.unexpected = [named(k) for k in report.unexpected]
+    report.missing = [named(k) for k in report.missing]
     problems = []
     if report.missing:
         problems.append(f'{len(report.missing)} weights missing (they would keep their '

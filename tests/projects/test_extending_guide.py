@@ -27,7 +27,8 @@ def guide(registry_guard):
     """Run the guide's sketches as a plugin module (its classes are unregistered after)."""
     namespace = {'__name__': 'catravs_test_plugin_guide'}
     blocks = guide_blocks()
-    assert len(blocks) == 8  # dataset, transform, backbone, audio, fusion, decoder, loss, metric
+    # dataset, transform, backbone, audio, two fusions, decoder, loss, metric
+    assert len(blocks) == 9
     for block in blocks:
         exec(compile(block, GUIDE, 'exec'), namespace)  # noqa: S102 - our own documentation
     return namespace
@@ -35,7 +36,8 @@ def guide(registry_guard):
 
 def test_sketches_register_in_their_categories(guide):
     expected = dict(StridedConvBackbone='visual_backbone', MelPoolAudioEncoder='audio_encoder',
-                    AudioFiLMFusion='fusion', LearnedQueryDecoder='decoder', MaskL1Loss='loss')
+                    AudioFiLMFusion='fusion', AudioAffineMapFusion='fusion',
+                    LearnedQueryDecoder='decoder', MaskL1Loss='loss')
     for name, category in expected.items():
         assert category_of(MODELS.get(name)) == category, name
     assert DATASETS.get('MyClipsDataset') is guide['MyClipsDataset']
@@ -70,6 +72,8 @@ def test_model_part_sketches_keep_the_documented_shapes(guide):
                                                torch.randn(2, 5, 32, 4, 4), torch.randn(2, 5, 32))
     assert out.video.shape == (10, 32, 4, 4) and out.memory.shape == (10, 17, 32)
     assert out.memory_pos.shape == out.memory.shape
+    mixed = guide['AudioAffineMapFusion'](dim=32)(torch.randn(10, 32, 4, 4), torch.randn(10, 1, 32))
+    assert mixed.shape == (10, 32, 4, 4)
     queries = guide['LearnedQueryDecoder'](num_queries=8, d_model=32, nhead=4)(
         out.memory, out.memory_pos, torch.randn(10, 32))
     assert queries.shape == (2, 10, 8, 32)
@@ -101,3 +105,24 @@ def test_sketches_compose_into_a_catr_that_trains_and_evaluates(guide, make_batc
     # the fusion slot refuses the guide's loss: categories are enforced for plugins too
     with pytest.raises(TypeError, match="'MaskL1Loss'.*registered as a loss"):
         build_model_part(dict(type='MaskL1Loss'), 'fusion', 'model.fusion')
+
+
+def test_the_feature_map_fusion_sketch_serves_avsegformer_and_not_catr(guide, make_batch):
+    from mmengine.config import Config
+
+    from tests.conftest import tiny_catr_cfg
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', '_base_', 'models',
+                                   'avsegformer_tiny.py')).model.to_dict()
+    cfg['fusion'] = dict(type='AudioAffineMapFusion', dim=cfg['d_model'])
+    with DefaultScope.overwrite_default_scope('catravs'):
+        model = MODELS.build(cfg)
+    before = model.fusion.affine.weight.detach().clone()
+    log = model.train_step(make_batch(batch=2, frames=3, size=64),
+                           OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
+    assert torch.isfinite(log['loss'])
+    assert not torch.equal(before, model.fusion.affine.weight)  # the sketch was trained
+    # CATR's fusion field calls the other interface: refused when the model is built
+    with pytest.raises(TypeError, match="'AudioAffineMapFusion'.*expects the interface "
+                                        'BaseTokenFusion'):
+        with DefaultScope.overwrite_default_scope('catravs'):
+            MODELS.build(tiny_catr_cfg(fusion=dict(type='AudioAffineMapFusion', dim=32)))

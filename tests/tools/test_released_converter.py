@@ -82,6 +82,9 @@ def test_a_checkpoint_that_does_not_fit_is_refused(case, sources, tmp_path, caps
     code, log = convert_in_process([bad, dst] + ([] if case == 'no_vggish'
                                                  else ['--vggish', vggish]), capsys)
     assert code == 1 and expected in log, log[-2000:]
+    assert log.count('nothing written') == 1, log[-2000:]
+    if case == 'missing':  # named as the released file would call it too
+        assert 'decoder.query_pos.weight (from obj_queries.weight)' in log, log[-2000:]
     if case == 'no_vggish':
         assert '--vggish' in log and 'random' in log
     assert not osp.exists(dst)

@@ -10,41 +10,21 @@ The released checkpoint holds no VGGish weights: ``--vggish`` (a torchvggish fil
 are dropped by name, with a report. The result must fit the model of ``--config``
 exactly: an unknown key, a missing key (the audio encoder without ``--vggish``
 included) or a wrong shape stops the conversion (exit 1, naming the key) and writes
-nothing.
+nothing. The key table: ``catravs/models/segmentors/catr_released_keys.py``.
 """
 import argparse
 import os.path as osp
 import sys
-from collections import Counter
 
-from catravs.engine.checkpoint_io import atomic_torch_save
-from catravs.engine.strict_loading import CheckpointMismatchError
+from catravs.apis import convert_released_checkpoint
 from catravs.models.backbones.pretrained import load_state_dict_file
-from catravs.models.segmentors.catr_released_keys import convert_released_state_dict
-from catravs.registry import SCOPE
+from catravs.models.segmentors.catr_released_keys import CATR_RELEASED_KEYS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')
 NO_VGGISH = ('pass --vggish FILE (torchvggish weights): the released checkpoint holds no '
              'audio encoder, and tools/test.py runs no init_weights, so without them VGGish '
              'would stay at random weights')
-
-
-def check_fits(converted: dict, origins: dict, config: str, source: str,
-               has_vggish: bool) -> None:
-    """Raise CheckpointMismatchError unless ``converted`` fits the model of ``config``."""
-    import torch
-    from mmengine.registry import DefaultScope
-
-    from catravs.apis import load_config
-    from catravs.engine.strict_loading import check_state_dict_fits
-    from catravs.registry import MODELS
-    cfg = load_config(config)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', SCOPE)), \
-            torch.device('meta'):  # shapes only: nothing allocated, nothing initialised
-        model = MODELS.build(cfg.model)
-    hint = '' if has_vggish else NO_VGGISH
-    check_state_dict_fits(model, converted, source, hint=hint, origins=origins)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,27 +36,14 @@ def main(argv: list[str] | None = None) -> int:
                         help='the config whose model DST must fit (default: catr_pvt_s4.py)')
     args = parser.parse_args(argv)
 
-    origins: dict[str, str] = {}
-    try:
-        converted, dropped = convert_released_state_dict(load_state_dict_file(args.src),
-                                                         origins)
-        if args.vggish:
-            vggish = load_state_dict_file(args.vggish)
-            for key, value in vggish.items():
-                if not key.startswith('pproc.'):
-                    converted[f'audio_encoder.{key}'] = value
-                    origins[f'audio_encoder.{key}'] = f'{args.vggish}: {key}'
-        check_fits(converted, origins, args.config, args.src, bool(args.vggish))
-    except (KeyError, CheckpointMismatchError) as err:
-        message = err.args[0] if isinstance(err, KeyError) else str(err)
-        print(f'error: {args.src}: {message}', file=sys.stderr)
-        return 1
-    for reason, count in Counter(dropped.values()).items():
-        print(f'dropped {count:4d} dead keys: {reason}')
-    atomic_torch_save({'state_dict': converted, 'meta': {'converted_from': osp.abspath(args.src)}},
-                      args.dst)
-    print(f'wrote {len(converted)} tensors to {args.dst}')
-    return 0
+    extra = {}
+    if args.vggish:
+        extra = {f'audio_encoder.{key}': (value, f'{args.vggish}: {key}')
+                 for key, value in load_state_dict_file(args.vggish).items()
+                 if not key.startswith('pproc.')}
+    return convert_released_checkpoint(
+        load_state_dict_file(args.src), CATR_RELEASED_KEYS, args.config, args.dst, args.src,
+        extra=extra, hint='' if args.vggish else NO_VGGISH)
 
 
 if __name__ == '__main__':

@@ -8,8 +8,9 @@ from catravs.registry import model_part_category
 class BaseQueryDecoder(BaseModule):
     """A query decoder: queries read the fused memory.
 
-    ``forward(memory, memory_pos, audio, memory_padding_mask=None) -> Tensor[L, N, Q, C]``
-    with memory, memory_pos: ``Tensor[N, S, C]`` (N = B * T frames, S tokens),
-    audio: ``Tensor[N, C]`` (the frame audio token, for audio-initialised
-    queries); returns the queries after each of the L decoder layers.
+    ``forward(memory[N, S, C], memory_pos[N, S, C] or None, audio[N, C],
+    memory_padding_mask=None) -> Tensor[L, N, Q, C]`` with N = B * T frames, S tokens,
+    ``memory_pos`` their position embedding (None: the method has none, e.g.
+    AVSegFormer) and ``audio`` the frame's audio token (for audio-initialised queries);
+    returns the queries after each of the L decoder layers.
     """

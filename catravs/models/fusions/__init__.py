@@ -1,6 +1,6 @@
 """Fusion encoders: the released CATR fusion, catravs' revision of it, ablations, baselines."""
 from .ablation_fusions import NoGateFusion, SpatialOnlyFusion, TemporalOnlyFusion, VisualOnlyFusion
-from .base_fusion import BaseFusion
+from .base_fusion import BaseFeatureMapFusion, BaseFusion, BaseTokenFusion
 from .block_gate import BlockGate
 from .combinatorial_dependence_fusion import CombinatorialDependenceFusion
 from .cross_attention_fusion import CrossAttentionFusion
@@ -11,7 +11,8 @@ from .released_catr_fusion import ReleasedCATRFusion
 from .released_temporal_layer import ReleasedTemporalLayer
 from .temporal_block import TemporalBlock
 
-__all__ = ['BaseFusion', 'BlockGate', 'CombinatorialDependenceFusion', 'CrossAttentionFusion',
-           'CrossModalMixer', 'FusionOutput', 'NoGateFusion', 'ReleasedBlockGate',
-           'ReleasedCATRFusion', 'ReleasedTemporalLayer', 'SpatialOnlyFusion', 'TemporalBlock',
-           'TemporalOnlyFusion', 'VisualOnlyFusion']
+__all__ = ['BaseFeatureMapFusion', 'BaseFusion', 'BaseTokenFusion', 'BlockGate',
+           'CombinatorialDependenceFusion', 'CrossAttentionFusion', 'CrossModalMixer',
+           'FusionOutput', 'NoGateFusion', 'ReleasedBlockGate', 'ReleasedCATRFusion',
+           'ReleasedTemporalLayer', 'SpatialOnlyFusion', 'TemporalBlock', 'TemporalOnlyFusion',
+           'VisualOnlyFusion']

@@ -18,7 +18,7 @@ from torch import Tensor
 from catravs.models.utils import EncoderLayer
 from catravs.registry import MODELS
 
-from .base_fusion import BaseFusion
+from .base_fusion import BaseTokenFusion
 from .combinatorial_dependence_fusion import CombinatorialDependenceFusion
 from .fusion_output import FusionOutput
 
@@ -93,7 +93,7 @@ class NoGateFusion(_FixedSwitchesFusion):
 
 
 @MODELS.register_module()
-class VisualOnlyFusion(BaseFusion):
+class VisualOnlyFusion(BaseTokenFusion):
     """No audio: the video tokens of each frame pass ``num_layers`` encoder layers.
 
     The audio argument is ignored, so the fused video and the memory depend on

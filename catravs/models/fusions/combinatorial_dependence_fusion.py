@@ -9,14 +9,14 @@ from torch import Tensor
 from catravs.models.utils import EncoderLayer, frame_position_embedding
 from catravs.registry import MODELS
 
-from .base_fusion import BaseFusion
+from .base_fusion import BaseTokenFusion
 from .block_gate import BlockGate, conv_bn_prelu
 from .fusion_output import FusionOutput
 from .temporal_block import TemporalBlock
 
 
 @MODELS.register_module()
-class CombinatorialDependenceFusion(BaseFusion):
+class CombinatorialDependenceFusion(BaseTokenFusion):
     """Decoupled audio-visual transformer with a spatial and a temporal branch.
 
     * Spatial branch: per frame, ``[h*w video ; T audio]`` tokens pass

@@ -9,7 +9,7 @@ from torch import Tensor
 from catravs.models.utils import FFN, AttentionLayer
 from catravs.registry import MODELS
 
-from .base_fusion import BaseFusion
+from .base_fusion import BaseTokenFusion
 from .fusion_output import FusionOutput
 
 __all__ = ['CrossAttentionFusion']
@@ -32,7 +32,7 @@ class _CrossAttentionLayer(nn.Module):
 
 
 @MODELS.register_module()
-class CrossAttentionFusion(BaseFusion):
+class CrossAttentionFusion(BaseTokenFusion):
     """Video tokens of the whole clip cross-attend the clip's audio tokens.
 
     A baseline without CATR's decoupled branches and gates: the ``T*h*w`` video

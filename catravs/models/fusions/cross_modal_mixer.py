@@ -7,13 +7,13 @@ from torch import Tensor
 
 from catravs.registry import MODELS
 
-from .base_fusion import BaseFusion
+from .base_fusion import BaseFeatureMapFusion
 
 __all__ = ['CrossModalMixer']
 
 
 @MODELS.register_module()
-class CrossModalMixer(BaseFusion):
+class CrossModalMixer(BaseFeatureMapFusion):
     """The audio token attends to the pixels of its frame; the result, through a linear
     layer and a sigmoid, scales each channel of the map.
 

@@ -9,14 +9,14 @@ from torch import Tensor
 from catravs.models.utils import EncoderLayer, checkpointed
 from catravs.registry import MODELS
 
-from .base_fusion import BaseFusion
+from .base_fusion import BaseTokenFusion
 from .fusion_output import FusionOutput
 from .released_block_gate import ReleasedBlockGate
 from .released_temporal_layer import ReleasedTemporalLayer
 
 
 @MODELS.register_module()
-class ReleasedCATRFusion(BaseFusion):
+class ReleasedCATRFusion(BaseTokenFusion):
     """The released ``MultimodalTransformer`` encoders: spatial branch, temporal branch, gate.
 
     Both branches start from the same per-frame sequence ``[h*w video ; T audio]``

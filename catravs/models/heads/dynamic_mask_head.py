@@ -13,11 +13,11 @@ from catravs.models.builder import build_model_part
 from catravs.models.utils import MLP
 from catravs.registry import MODELS
 
-from .base_mask_head import BaseMaskHead
+from .base_mask_head import BasePerQueryMaskHead
 
 
 @MODELS.register_module()
-class DynamicMaskHead(BaseMaskHead):
+class DynamicMaskHead(BasePerQueryMaskHead):
     """Turn decoded queries into mask and class logits (CATR step 8).
 
     ``forward(queries[L, N, Q, C], fused_video[N, C, h8, w8], feats (4 levels of

@@ -7,13 +7,13 @@ from torch import Tensor
 
 from catravs.registry import MODELS
 
-from .base_mask_head import BaseMaskHead
+from .base_mask_head import BaseQueryMixingHead
 
 __all__ = ['QueryMixingMaskHead']
 
 
 @MODELS.register_module()
-class QueryMixingMaskHead(BaseMaskHead):
+class QueryMixingMaskHead(BaseQueryMixingHead):
     """Mask logits from the last decoder queries and the (fused) mask feature.
 
     ``e = einsum('nqc,nchw->nqhw', queries, mask_feature)``; the Q query maps pass 1x1

@@ -7,14 +7,15 @@ from torch import Tensor
 from catravs.registry import MODELS
 from catravs.structures import IGNORE_INDEX
 
-from .base_loss import BaseLoss, float32_loss
+from .base_criterion import BaseFrameCriterion
+from .base_loss import float32_loss
 from .dice_loss import dice_loss
 
 __all__ = ['IoUMixLoss']
 
 
 @MODELS.register_module()
-class IoUMixLoss(BaseLoss):
+class IoUMixLoss(BaseFrameCriterion):
     """``loss_iou`` on the mask logits and ``loss_mix`` on the mask feature, per frame,
     averaged over the annotated frames (released ``scripts/{s4,ms3,avss}/loss.py``).
 

@@ -11,7 +11,8 @@ from torch import Tensor
 from catravs.models.builder import build_model_part
 from catravs.registry import MODELS
 
-from .base_loss import BaseLoss, float32_loss
+from .base_criterion import BaseSetCriterion
+from .base_loss import float32_loss
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ClipTargets:
 
 
 @MODELS.register_module()
-class MaskSetCriterion(BaseLoss):
+class MaskSetCriterion(BaseSetCriterion):
     """DETR/Mask2Former-style set loss on every decoder layer.
 
     ``forward(mask_logits, class_logits, targets) -> dict[str, Tensor]`` with, per

@@ -9,6 +9,9 @@ import torch.nn as nn
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
+from catravs.models.fusions import BaseFeatureMapFusion
+from catravs.models.heads import BaseQueryMixingHead
+from catravs.models.losses import BaseFrameCriterion
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 
@@ -59,11 +62,13 @@ class AVSegFormer(BaseAVSegmentor):
         neck.setdefault('in_channels', list(self.backbone.out_channels))
         self.neck = build_model_part(neck, 'neck', 'model.neck')
         self.decoder = build_model_part(decoder, 'decoder', 'model.decoder')
-        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion')
+        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion',
+                                       expects=BaseFeatureMapFusion)
         head = copy.deepcopy(head)
         head.setdefault('num_classes', num_classes)
-        self.head = build_model_part(head, 'head', 'model.head')
-        self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
+        self.head = build_model_part(head, 'head', 'model.head', expects=BaseQueryMixingHead)
+        self.criterion = build_model_part(criterion, 'loss', 'model.criterion',
+                                          expects=BaseFrameCriterion)
         self._set_memory_format()
 
     # ------------------------------------------------------------------ forward
@@ -84,7 +89,7 @@ class AVSegFormer(BaseAVSegmentor):
             feats = [f * scale.to(f.dtype) for f in feats]
         pixel, *memory = self.neck(feats)
         memory = torch.cat([m.flatten(2) for m in memory], 2).transpose(1, 2)  # [N, S, C]
-        queries = self.decoder(memory, None, audio)
+        queries = self.decoder(memory, None, audio[:, 0])  # no memory positions (released)
         mask_feature = self.fusion(pixel, audio)
         logits = self.head(queries[-1], mask_feature)
         if scale is not None:

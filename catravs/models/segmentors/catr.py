@@ -11,7 +11,9 @@ from einops import rearrange
 from torch import Tensor
 
 from catravs.models.builder import build_model_part
-from catravs.models.losses import ClipTargets
+from catravs.models.fusions import BaseTokenFusion
+from catravs.models.heads import BasePerQueryMaskHead
+from catravs.models.losses import BaseSetCriterion, ClipTargets
 from catravs.models.utils import AttentionImpl, set_attention_impl, sine_position_embedding
 from catravs.registry import MODELS
 from catravs.structures import IGNORE_INDEX, AVSDataSample
@@ -84,14 +86,15 @@ class CATR(BaseAVSegmentor):
             nn.Linear(self.audio_encoder.out_channels, d_model),
             nn.LayerNorm(d_model, eps=1e-12), nn.Dropout(audio_dropout))
         self.input_proj = nn.Conv2d(self.neck.out_channels, d_model, 1)
-        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion')
+        self.fusion = build_model_part(fusion, 'fusion', 'model.fusion', expects=BaseTokenFusion)
         self.decoder = build_model_part(decoder, 'decoder', 'model.decoder')
         head = copy.deepcopy(head)
         head.setdefault('num_classes', num_classes)
-        self.head = build_model_part(head, 'head', 'model.head')
+        self.head = build_model_part(head, 'head', 'model.head', expects=BasePerQueryMaskHead)
         criterion = copy.deepcopy(criterion)
         criterion.setdefault('num_classes', num_classes)
-        self.criterion = build_model_part(criterion, 'loss', 'model.criterion')
+        self.criterion = build_model_part(criterion, 'loss', 'model.criterion',
+                                          expects=BaseSetCriterion)
         set_attention_impl(self, attn_impl)
         self._set_memory_format()
 

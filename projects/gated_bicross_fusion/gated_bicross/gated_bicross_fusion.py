@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from catravs.models.fusions import BaseFusion, FusionOutput
+from catravs.models.fusions import BaseTokenFusion, FusionOutput
 from catravs.models.utils import FFN
 from catravs.registry import MODELS
 
@@ -71,7 +71,7 @@ class GatedBiCrossLayer(nn.Module):
 
 
 @MODELS.register_module()
-class GatedBiCrossFusion(BaseFusion):
+class GatedBiCrossFusion(BaseTokenFusion):
     """Gated bidirectional cross-attention between a clip's video and audio tokens.
 
     The ``T*h*w`` video tokens of a clip and its ``T`` audio tokens pass
