@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import os.path as osp
 import tempfile
 
@@ -17,7 +18,32 @@ import torch.distributed as dist
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-torch.set_num_threads(2)
+
+def torch_threads() -> int:
+    """Threads per test process: the cores shared among pytest-xdist's workers, at most 2.
+
+    With as many workers as cores (``-n 2`` on 2 cores), each worker gets one thread:
+    two threads per worker would only make the workers take the cores from each other.
+    """
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return max(1, min(2, (cores or 1) // workers))
+
+
+torch.set_num_threads(torch_threads())
+if 'PYTEST_XDIST_WORKER' in os.environ:
+    # the tools that a worker's tests start as subprocesses get the same share of the cores
+    os.environ['OMP_NUM_THREADS'] = str(torch_threads())
+
+
+def pytest_configure(config):
+    """``-n N`` distributes with ``--dist loadgroup`` unless ``--dist`` is given: tests that
+    share a costly module or session fixture carry ``pytest.mark.xdist_group`` and run on one
+    worker, so the fixture is built once (plain ``load`` would build it on every worker)."""
+    explicit = any(arg in ('--dist', '-d', '--distload') or arg.startswith('--dist=')
+                   for arg in config.invocation_params.args)
+    if getattr(config.option, 'dist', 'no') == 'load' and not explicit:
+        config.option.dist = 'loadgroup'
 
 
 def tiny_catr_cfg(d_model: int = 32, **overrides) -> dict:
