@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import os.path as osp
 import tempfile
 
@@ -17,7 +18,58 @@ import torch.distributed as dist
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-torch.set_num_threads(2)
+
+def torch_threads() -> int:
+    """Threads per test process: the cores shared among pytest-xdist's workers, at most 2.
+
+    With as many workers as cores (``-n 2`` on 2 cores), each worker gets one thread:
+    two threads per worker would only make the workers take the cores from each other.
+    """
+    workers = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return max(1, min(2, (cores or 1) // workers))
+
+
+torch.set_num_threads(torch_threads())
+if 'PYTEST_XDIST_WORKER' in os.environ:
+    # the tools that a worker's tests start as subprocesses get the same share of the cores
+    os.environ['OMP_NUM_THREADS'] = str(torch_threads())
+
+
+def pytest_configure(config):
+    """``-n N`` distributes with ``--dist loadgroup`` unless ``--dist`` is given: tests that
+    share a costly module or session fixture carry ``pytest.mark.xdist_group`` and run on one
+    worker, so the fixture is built once (plain ``load`` would build it on every worker)."""
+    workerinput = getattr(config, 'workerinput', None)
+    if workerinput is not None:  # a pytest-xdist worker: as the controller decided
+        if workerinput.get('catravs_loadgroup'):
+            config.option.loadgroup = True  # the worker suffixes grouped test ids with @group
+        return
+    explicit = any(arg in ('--dist', '-d', '--distload') or arg.startswith('--dist=')
+                   for arg in config.invocation_params.args)
+    if getattr(config.option, 'dist', 'no') == 'load' and not explicit:
+        config.option.dist = 'loadgroup'
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """In a loadgroup worker, give each ``xdist_group`` test the ``@group`` id suffix that the
+    controller's scheduler groups by. pytest-xdist 3.8 does it by setting ``item._nodeid``,
+    which pytest 9.2 no longer reads (a node's id is ``item._id``), so without this every
+    test would be scheduled alone."""
+    if not getattr(config.option, 'loadgroup', False):
+        return
+    for item in items:
+        names = {str(mark.args[0] if mark.args else mark.kwargs.get('name', 'default'))
+                 for mark in item.iter_markers('xdist_group')}
+        if names and '@' not in item.nodeid and hasattr(item, '_id'):
+            item._id = type(item._id).parse(f"{item.nodeid}@{'_'.join(sorted(names))}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, in the controller, for each worker it starts."""
+    node.workerinput['catravs_loadgroup'] = node.config.option.dist == 'loadgroup'
 
 
 def tiny_catr_cfg(d_model: int = 32, **overrides) -> dict:

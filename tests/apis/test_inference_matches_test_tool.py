@@ -19,6 +19,8 @@ from tests.tools.test_train_test import CONFIG, run_tool, tiny_options
 from .test_inference_model import clip_as_video, clip_files
 
 pytest.importorskip('av')
+#: one worker trains the module's tiny run, once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group('inference_matches_test_tool')
 
 
 @pytest.fixture(scope='module')

@@ -22,12 +22,31 @@ CONVERTER = osp.join(REPO_ROOT, 'tools', 'model_converters', 'catr_released_to_c
 CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')
 
 
+#: one worker builds the module's fixtures (a 474 MB released state dict, saved once)
+pytestmark = pytest.mark.xdist_group('catr_converter')
+
+
+def released_shapes() -> dict[str, list[int]]:
+    with open(osp.join(FIXTURE, 'state_dict_shapes.json')) as f:
+        return json.load(f)
+
+
 def released_state_dict(seed: int) -> dict:
     spec = importlib.util.spec_from_file_location('catr_recipe', osp.join(FIXTURE, 'recipe.py'))
     recipe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(recipe)
-    with open(osp.join(FIXTURE, 'state_dict_shapes.json')) as f:
-        return recipe.fill_state_dict(json.load(f), seed)
+    return recipe.fill_state_dict(released_shapes(), seed)
+
+
+@pytest.fixture(scope='module')
+def meta_sources(tmp_path_factory):
+    """(released state dict, VGGish path) as meta tensors: the released keys and shapes
+    without values, for the refusals, which read names and shapes only."""
+    vggish = str(tmp_path_factory.mktemp('convert_meta') / 'vggish.pth')
+    with torch.device('meta'):
+        model = MODELS.build(strip_pretrained(Config.fromfile(CONFIG).model))
+    torch.save(model.audio_encoder.state_dict(), vggish)
+    return {k: torch.empty(v, device='meta') for k, v in released_shapes().items()}, vggish
 
 
 @pytest.fixture(scope='module')
@@ -61,10 +80,10 @@ def convert_in_process(args: list[str], capsys) -> tuple[int, str]:
 
 @pytest.mark.parametrize('case', ['missing', 'shape', 'unknown_backbone', 'deep_backbone',
                                   'no_vggish'])
-def test_a_checkpoint_that_does_not_fit_is_refused(case, sources, tmp_path, capsys):
+def test_a_checkpoint_that_does_not_fit_is_refused(case, meta_sources, tmp_path, capsys):
     """Exit 1, the key named, nothing written: a missing key or a wrong shape too."""
-    _, src, vggish, _ = sources
-    state = torch.load(src, weights_only=True)
+    state, vggish = meta_sources
+    state = dict(state)
     expected = {'missing': 'decoder.query_pos.weight', 'shape': 'obj_queries.weight',
                 'unknown_backbone': 'encoder_backbone.mystery.weight',
                 'deep_backbone': 'encoder_backbone.block4.7.attn.q.weight',
@@ -126,7 +145,8 @@ def test_every_live_key_maps_and_the_model_loads_strictly(converted):
 
 
 def test_unknown_key_is_refused_by_name(tmp_path):
-    state = released_state_dict(seed=0)
+    """The command line (a fresh process), on the released keys as meta tensors."""
+    state = {k: torch.empty(v, device='meta') for k, v in released_shapes().items()}
     state['transformer.mystery_block.weight'] = torch.zeros(3)
     src, dst = str(tmp_path / 'bad.pth'), str(tmp_path / 'out.pth')
     torch.save(state, src)

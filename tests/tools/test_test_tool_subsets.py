@@ -18,6 +18,8 @@ from tests.conftest import REPO_ROOT
 from tests.tools.test_train_test import last_scalars, run_tool
 
 BASE = osp.join(REPO_ROOT, 'configs', '_base_')
+#: one worker trains each subset's tiny run, once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group('test_tool_subsets')
 SIZE = 64  # SynthAVS frames and labels; the network sees them at this size too
 NUM_TEST = 5  # seed 0: AVSS test clips v1m, v1m, v1s, v1m, v2 (5- and 10-frame clips)
 

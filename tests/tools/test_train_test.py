@@ -17,6 +17,8 @@ from catravs.engine import safe_torch_load
 from tests.conftest import REPO_ROOT
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_tiny_synthavs.py')
+#: one worker trains the module's tiny run, once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group('train_test_tool')
 
 
 def tiny_options(data_root: str) -> list[str]:
