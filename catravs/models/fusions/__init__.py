@@ -1,6 +1,7 @@
 """Fusion encoders: the released CATR fusion, catravs' revision of it, ablations, baselines."""
 from .ablation_fusions import NoGateFusion, SpatialOnlyFusion, TemporalOnlyFusion, VisualOnlyFusion
 from .base_fusion import BaseFusion
+from .base_stage_fusion import BaseStageFusion
 from .block_gate import BlockGate
 from .combinatorial_dependence_fusion import CombinatorialDependenceFusion
 from .cross_attention_fusion import CrossAttentionFusion
@@ -10,8 +11,10 @@ from .released_block_gate import ReleasedBlockGate
 from .released_catr_fusion import ReleasedCATRFusion
 from .released_temporal_layer import ReleasedTemporalLayer
 from .temporal_block import TemporalBlock
+from .tpavi_block import TPAVIBlock
 
-__all__ = ['BaseFusion', 'BlockGate', 'CombinatorialDependenceFusion', 'CrossAttentionFusion',
-           'CrossModalMixer', 'FusionOutput', 'NoGateFusion', 'ReleasedBlockGate',
-           'ReleasedCATRFusion', 'ReleasedTemporalLayer', 'SpatialOnlyFusion', 'TemporalBlock',
-           'TemporalOnlyFusion', 'VisualOnlyFusion']
+__all__ = ['BaseFusion', 'BaseStageFusion', 'BlockGate', 'CombinatorialDependenceFusion',
+           'CrossAttentionFusion', 'CrossModalMixer', 'FusionOutput', 'NoGateFusion',
+           'ReleasedBlockGate', 'ReleasedCATRFusion', 'ReleasedTemporalLayer',
+           'SpatialOnlyFusion', 'TPAVIBlock', 'TemporalBlock', 'TemporalOnlyFusion',
+           'VisualOnlyFusion']
