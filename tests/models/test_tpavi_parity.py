@@ -141,9 +141,10 @@ def run_loss(model, batch, samples, dropped: dict, ref: dict, head_out: list) ->
     total.backward()
     params = dict(model.named_parameters())
     worst['grad'], compared = 0.0, 0
-    # in train mode the bias of the conv before TPAVI's BatchNorm gets a gradient that is 0
-    # in real arithmetic (the batch mean removes it): 1e-8 of rounding on both sides, compared
-    # absolutely against the largest norm
+    # in train mode some gradients are 0 in real arithmetic, because the BatchNorm's batch
+    # mean removes what they change: the bias of the conv before it, and with one group of
+    # frames theta's bias too. Rounding on both sides (1e-9 to 2e-5): compared absolutely,
+    # against the largest norm
     largest = max(v for v in ref['grad_norms'].values() if v is not None)
     for key, norm in ref['grad_norms'].items():
         if key in dropped:
@@ -152,8 +153,8 @@ def run_loss(model, batch, samples, dropped: dict, ref: dict, head_out: list) ->
         assert norm is not None, f'{key}: live in catravs, no gradient in the released code'
         grad = params[released_key_to_catravs(key)].grad
         assert grad is not None, key
-        if norm < 1e-8 * largest:
-            assert float(grad.norm()) < 1e-7 * largest, key
+        if model.training and norm < 1e-6 * largest:
+            assert float(grad.norm()) < 1e-6 * largest, key
             compared += 1
             continue
         worst['grad'] = max(worst['grad'], rel(grad.double().norm(), norm))
