@@ -1,4 +1,4 @@
-"""The two declared interfaces of a segmentor's ``criterion`` (category 'loss')."""
+"""The three declared interfaces of a segmentor's ``criterion`` (category 'loss')."""
 from catravs.registry import model_part_interface
 
 from .base_loss import BaseLoss
@@ -25,4 +25,16 @@ class BaseFrameCriterion(BaseLoss):
     passes its mask feature's channel mean, C' = 1, at the label size), the labels
     (255 = ignore) and each frame's weight (1 = annotated); each term is a weighted mean
     over the frames.
+    """
+
+
+@model_part_interface
+class BaseDenseCriterion(BaseLoss):
+    """A per-pixel loss over the frames of a batch with per-stage features (TPAVI's
+    criterion).
+
+    ``forward(logits[N, K, H, W], labels[N, H, W], weights[N], v_maps, audio_keys) ->
+    dict[str, Tensor]`` for N = B*T frames at the label size: ``weights`` 1 for the frames
+    the loss sees, ``v_maps`` / ``audio_keys`` per fused stage ``Tensor[N, C, h_s, w_s]`` /
+    ``Tensor[N, C]`` (what an audio-visual matching term compares).
     """

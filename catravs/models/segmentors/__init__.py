@@ -1,5 +1,6 @@
 from .avsegformer import AVSegFormer
 from .base_av_segmentor import BaseAVSegmentor
 from .catr import CATR
+from .tpavi import TPAVI
 
-__all__ = ['AVSegFormer', 'BaseAVSegmentor', 'CATR']
+__all__ = ['AVSegFormer', 'BaseAVSegmentor', 'CATR', 'TPAVI']

@@ -1,0 +1,343 @@
+"""The TPAVI configs against the released AVSBench (TPAVI) code, number for number.
+
+The fixture (tests/fixtures/tpavi_released/, see its README) holds what the released code
+computed on CPU for weights and inputs that recipe.py makes from a seed, for S4, MS3 and
+AVSS with PVT-v2-b5 and ResNet-50, in eval mode and in train mode (TPAVI's BatchNorm on
+batch statistics), AVSS also with padded clips. Here the same recipe fills the released
+state dict, the key table (tpavi_released_keys.py) puts it into the model that
+configs/tpavi/tpavi_{pvt,r50}_{s4,ms3,avss}.py build, and the model's logits, internals,
+loss terms, gradient norms, BatchNorm running statistics and metrics must equal the
+released ones. The backbone is stubbed as in the fixture (the recipe's features), VGGish by
+the identity on the recipe's embeddings.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+
+from catravs.apis import load_config
+from catravs.evaluation.functional.binary import binary_fscore, binary_jaccard
+from catravs.evaluation.functional.semantic import semantic_iou_fscore
+from catravs.models.segmentors.tpavi_released_keys import (
+    convert_released_state_dict,
+    released_key_to_catravs,
+)
+from catravs.registry import MODELS
+from catravs.structures import AVSDataSample
+from tests.conftest import REPO_ROOT
+
+FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'tpavi_released')
+CASES = ('s4_pvt', 's4_r50', 'ms3_pvt', 'ms3_r50', 'avss_pvt', 'avss_r50')
+LOSS_RTOL, GRAD_RTOL, LOGIT_ATOL = 1e-4, 1e-3, 1e-4
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location('tpavi_recipe', osp.join(FIXTURE, 'recipe.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def reference(case: str) -> dict:
+    return torch.load(osp.join(FIXTURE, f'outputs_{case}_seed0.pt'), weights_only=True)
+
+
+class _Fixed(nn.Module):
+    """Returns the given levels whatever the frames (stands in for the backbone)."""
+
+    def __init__(self, output, out_channels):
+        super().__init__()
+        self.output, self.out_channels = output, out_channels
+
+    def forward(self, x):
+        return tuple(self.output)
+
+
+def released_weights(case: str, seed: int = 0) -> dict:
+    """The recipe's released state dict outside the backbone (S4 and MS3 share one file)."""
+    shapes_case = case.replace('ms3', 's4')
+    with open(osp.join(FIXTURE, f'state_dict_shapes_{shapes_case}.json')) as f:
+        shapes = json.load(f)
+    shapes = {k: v for k, v in shapes.items()
+              if not k.startswith(('encoder_backbone.', 'resnet.'))}
+    return load_recipe().fill_state_dict(shapes, seed)
+
+
+def build_model(case: str, seed: int = 0, flags: str = 'v2', impl: str = 'fast'):
+    """The leaf config's model with the recipe's released weights (converted), the backbone
+    and VGGish stubbed; eval mode. -> (model, inputs, converted state dict, dropped)."""
+    setting, backbone = case.split('_')
+    converted, dropped = convert_released_state_dict(released_weights(case, seed))
+    inputs = load_recipe().make_inputs(case, seed, flags=flags)
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', 'tpavi',
+                               f'tpavi_{backbone}_{setting}.py')).model
+    channels = [f.shape[1] for f in inputs['feats']]
+    cfg.backbone = dict(type='TinyConvBackbone', out_channels=channels)  # replaced below
+    cfg.audio_encoder = dict(type='PrecomputedAudioEmbedding', in_channels=128)
+    cfg.fusion.impl = impl
+    cfg.channels_last = False
+    model = MODELS.build(cfg)
+    missing, unexpected = model.load_state_dict(converted, strict=False)
+    assert unexpected == []
+    assert all(k.startswith('backbone.') for k in missing), missing
+    model.backbone = _Fixed(inputs['feats'], tuple(channels))
+    return model.eval(), inputs, converted, dropped
+
+
+def make_batch(case: str, inputs: dict):
+    """``(inputs, [AVSDataSample])`` of the fixture's clip, labelled the catravs way."""
+    t = inputs['audio'].shape[0]
+    if case.startswith('s4'):
+        size = inputs['mask'].shape[-1]
+        gt = torch.full((t, size, size), 255, dtype=torch.long)
+        gt[0] = inputs['mask'].long()  # S4 trains on frame 0 only
+        meta = dict(annotated_frames=[True] + [False] * (t - 1), valid_frames=[True] * t)
+    elif case.startswith('ms3'):
+        gt = inputs['masks'].long()
+        size = gt.shape[-1]
+        meta = dict(annotated_frames=[True] * t, valid_frames=[True] * t)
+    else:
+        flag = inputs['gt_temporal_mask_flag'].bool()
+        gt = inputs['label'].clone()
+        gt[~flag] = 255  # catravs marks unannotated frames 255; the released loss weights them 0
+        meta = dict(annotated_frames=flag.tolist(),
+                    valid_frames=inputs['vid_temporal_mask_flag'].bool().tolist())
+        size = gt.shape[-1]
+    sample = AVSDataSample(metainfo=dict(img_shape=(size, size), **meta))
+    sample.gt_masks = gt
+    batch = dict(frames=torch.zeros(1, t, 3, size, size), audio=inputs['audio'][None])
+    return batch, [sample]
+
+
+def grid(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    return x[..., idx, :][..., idx]
+
+
+def rel(a, b) -> float:
+    a = float(a.detach()) if torch.is_tensor(a) else float(a)
+    return abs(a - float(b)) / abs(float(b))
+
+
+def run_loss(model, batch, samples, dropped: dict, ref: dict, head_out: list) -> dict:
+    """Loss terms, total and gradient norms against ``ref`` (a fixture pass); returns the
+    largest relative differences."""
+    model.zero_grad()
+    head_out.clear()
+    losses = model.loss(batch, samples)
+    terms = ref['loss_terms']
+    worst = dict(loss=rel(losses['loss_seg'], terms['iou_loss']))
+    if 'sa_loss' in terms and ref['loss_dict']['lambda_1']:
+        worst['loss'] = max(worst['loss'], rel(losses['loss_match'], 0.5 * terms['sa_loss']))
+    else:
+        assert 'loss_match' not in losses
+    total, _ = model.parse_losses(losses)
+    worst['total'] = rel(total, ref['loss'])
+    assert max(worst.values()) < LOSS_RTOL, worst
+    total.backward()
+    params = dict(model.named_parameters())
+    worst['grad'], compared = 0.0, 0
+    # in train mode some gradients are 0 in real arithmetic, because the BatchNorm's batch
+    # mean removes what they change: the bias of the conv before it, and with one group of
+    # frames theta's bias too. Rounding on both sides (1e-9 to 2e-5): compared absolutely,
+    # against the largest norm
+    largest = max(v for v in ref['grad_norms'].values() if v is not None)
+    for key, norm in ref['grad_norms'].items():
+        if key in dropped:
+            assert norm is None, f'{key} is dropped as dead but the released code trains it'
+            continue
+        assert norm is not None, f'{key}: live in catravs, no gradient in the released code'
+        grad = params[released_key_to_catravs(key)].grad
+        assert grad is not None, key
+        if model.training and norm < 1e-6 * largest:
+            assert float(grad.norm()) < 1e-6 * largest, key
+            compared += 1
+            continue
+        worst['grad'] = max(worst['grad'], rel(grad.double().norm(), norm))
+        compared += 1
+    assert compared == len(ref['grad_norms']) - sum(v is None for v in ref['grad_norms'].values())
+    assert worst['grad'] < GRAD_RTOL, worst
+    return worst
+
+
+def capture_head(model) -> list:
+    out: list = []
+    model.head.register_forward_hook(lambda m, i, o: out.append(o.detach()))
+    return out
+
+
+def check_eval_forward(case: str, model, batch, samples, ref: dict) -> float:
+    """Logits, per-stage internals, a_fea, v_map against the fixture; the logit diff."""
+    stats: dict[str, torch.Tensor] = {}
+
+    def record(name):
+        def hook(module, args, output):
+            x = (output[0] if isinstance(output, tuple) else output).detach().double()
+            stats[name] = torch.stack([x.flatten(1).mean(1), x.flatten(1).pow(2).mean(1).sqrt()],
+                                      1)
+        return hook
+
+    for i in range(4):
+        model.neck.levels[i].register_forward_hook(record(f'conv{i + 1}'))
+        model.fusions[str(i)].register_forward_hook(record(f'tpavi_b{i + 1}'))
+        model.head.steps[i].register_forward_hook(record(f'path{i + 1}'))
+    valid = torch.tensor([samples[0].metainfo['valid_frames']], dtype=torch.float32)
+    with torch.no_grad():
+        logits, v_maps, audio_keys = model(dict(batch, valid_frames=valid), mode='tensor')
+    assert list(logits.shape) == list(ref['pred_mask_shape'])
+    diff = grid(logits, ref['pred_mask_sample_index']) - ref['pred_mask_sample']
+    diff = float(diff.abs().max())
+    assert diff < LOGIT_ATOL, diff
+    torch.testing.assert_close(logits.double().mean((-2, -1)), ref['pred_mask_mean'],
+                               atol=LOGIT_ATOL, rtol=0)
+    torch.testing.assert_close(logits.double().pow(2).mean((-2, -1)).sqrt(), ref['pred_mask_rms'],
+                               atol=LOGIT_ATOL, rtol=0)
+    for name, value in ref['internals'].items():
+        torch.testing.assert_close(stats[name], value, atol=1e-4, rtol=1e-4, msg=name)
+    for s in range(4):
+        torch.testing.assert_close(audio_keys[s].reshape(ref['a_fea'][s].shape), ref['a_fea'][s],
+                                   atol=1e-5, rtol=1e-5, msg=f'a_fea[{s}]')
+        torch.testing.assert_close(v_maps[s].mean((-2, -1)), ref['v_map'][s]['spatial_mean'],
+                                   atol=1e-4, rtol=1e-4, msg=f'v_map[{s}]')
+        assert float(v_maps[s].min()) == ref['v_map'][s]['min'] == 0.0
+    check_metrics(case, logits, ref['metrics'], load_recipe().make_inputs(case, 0))
+    return diff
+
+
+def check_metrics(case: str, logits: torch.Tensor, ref: dict, inputs: dict) -> None:
+    """The released evaluation functions' values on this clip, from catravs.evaluation."""
+    if case.startswith('s4'):
+        gt = inputs['mask'][None]
+        assert float(binary_jaccard(logits[:1, 0], gt).mean()) == pytest.approx(ref['miou'],
+                                                                                abs=1e-6)
+        assert binary_fscore(logits[:1, 0], gt) == pytest.approx(ref['fscore'], abs=1e-6)
+    elif case.startswith('ms3'):
+        gt = inputs['masks']
+        assert float(binary_jaccard(logits[:, 0], gt).mean()) == pytest.approx(ref['miou'],
+                                                                                abs=1e-6)
+        assert binary_fscore(logits[:, 0], gt) == pytest.approx(ref['fscore'], abs=1e-6)
+        gt = gt.clone()
+        gt[4] = 0
+        assert float(binary_jaccard(logits[:, 0], gt).mean()) == pytest.approx(
+            ref['miou_empty_frame4'], abs=1e-6)
+        assert binary_fscore(logits[:, 0], gt) == pytest.approx(ref['fscore_empty_frame4'],
+                                                               abs=1e-6)
+    else:  # every frame, padded ones included, with the released (all-0) padded labels
+        iou_sum, f_sum, count = semantic_iou_fscore(logits, inputs['label'])
+        torch.testing.assert_close(count, ref['cls_count'].double(), atol=0, rtol=0)
+        torch.testing.assert_close(iou_sum, ref['miou_pc'].double(), atol=1e-5, rtol=0)
+        torch.testing.assert_close(f_sum, ref['fscore_pc'].double(), atol=1e-5, rtol=0)
+
+
+def check_train_mode(model, batch, samples, converted: dict, dropped: dict, ref: dict) -> dict:
+    """One train-mode loss and backward (BatchNorm on batch statistics) from freshly loaded
+    running statistics: loss, gradients, sampled logits, running statistics after."""
+    model.load_state_dict(converted, strict=False)
+    model.train()
+    head_out = capture_head(model)
+    worst = run_loss(model, batch, samples, dropped, ref, head_out)
+    logits = head_out[-1]
+    diff = grid(logits, ref['pred_mask_sample_index']) - ref['pred_mask_sample']
+    diff = float(diff.abs().max())
+    assert diff < LOGIT_ATOL, diff
+    for name, stats in ref['bn_running_stats_after'].items():
+        bn = model.fusions[str(int(name[-1]) - 1)].out_bn
+        torch.testing.assert_close(bn.running_mean, stats['running_mean'], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(bn.running_var, stats['running_var'], atol=1e-5, rtol=1e-5)
+    worst['logit'] = diff
+    return worst
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_recipe_inputs_match_the_fixture(case):
+    ref = reference(case)
+    recipe = load_recipe()
+    inputs = recipe.make_inputs(case, 0)
+    for key, value in ref['input_checksums'].items():
+        if key.startswith('feats['):
+            got = inputs['feats'][int(key[6])].sum()
+        elif key[-4:] in ('_v1m', '_v1s'):
+            got = recipe.make_inputs(case, 0, flags=key[-3:])[key[:-4]].sum()
+        else:
+            got = inputs[key].sum()
+        torch.testing.assert_close(got.double(), torch.as_tensor(value).double(), rtol=1e-5,
+                                   atol=1e-3, msg=key)
+
+
+def test_key_table_covers_the_released_state_dicts():
+    """Every released key outside the backbone maps onto the model, and the model has no
+    key that the released checkpoint lacks (the dead path4.resConfUnit1 dropped)."""
+    for case in ('s4_pvt', 'avss_r50'):
+        model, _, converted, dropped = build_model(case)
+        ours = {k for k in model.state_dict() if not k.startswith('backbone.')}
+        assert set(converted) == ours
+        assert sorted(dropped) == [f'path4.resConfUnit1.conv{i}.{p}' for i in (1, 2)
+                                   for p in ('bias', 'weight')]
+
+
+def _full_case(case: str, flags: str = 'v2', impl: str = 'fast') -> dict:
+    ref = reference(case)
+    ref = ref if flags == 'v2' else {**ref, **ref[flags]}
+    model, inputs, converted, dropped = build_model(case, flags=flags, impl=impl)
+    batch, samples = make_batch(case, inputs)
+    worst = {}
+    if flags == 'v2':
+        worst['logit'] = check_eval_forward(case, model, batch, samples, ref)
+    else:  # padded frames: logits exactly 0
+        valid = torch.tensor([samples[0].metainfo['valid_frames']], dtype=torch.float32)
+        with torch.no_grad():
+            logits = model(dict(batch, valid_frames=valid), mode='tensor')[0]
+        assert float(logits[5:].abs().max()) == ref['max_abs_frames_5_9'] == 0.0
+        iou_sum, f_sum, count = semantic_iou_fscore(logits, inputs['label'])
+        torch.testing.assert_close(count, ref['metrics']['cls_count'].double(), atol=0, rtol=0)
+        torch.testing.assert_close(iou_sum, ref['metrics']['miou_pc'].double(), atol=1e-5, rtol=0)
+    worst['eval'] = run_loss(model, batch, samples, dropped, ref, capture_head(model))
+    worst['train'] = check_train_mode(model, batch, samples, converted, dropped,
+                                      ref['train_mode'])
+    print(f'{case} {flags} {impl}: {worst}')
+    return worst
+
+
+def test_released_eval_forward_s4_pvt():
+    """The quick check: one eval-mode forward (logits, internals, metrics) of s4_pvt."""
+    model, inputs, _, _ = build_model('s4_pvt')
+    batch, samples = make_batch('s4_pvt', inputs)
+    check_eval_forward('s4_pvt', model, batch, samples, reference('s4_pvt'))
+
+
+#: measured on 2 shared cores: about 80 s per S4/MS3 case, twice that per AVSS case
+@pytest.mark.slow
+@pytest.mark.parametrize('case', CASES)
+def test_released_parity(case):
+    _full_case(case)
+
+
+#: Open: on the padded PVT clips the eval-mode gradient norms of stage 2's TPAVI key side
+#: (tpavi_b3.theta/phi/align_channel, conv3) are 1.3e-3 (v1m) and 3.2e-3 (v1s) relative off
+#: the released ones; logits, losses and every other gradient match. The same model in
+#: float64 matches the released norms to 2e-7, so catravs' float32 backward loses precision
+#: there: traced to the gradient entering the stage-2 LayerNorm from the matching term
+#: (7e-2 of its largest entry off float64, while the gradient of v_map itself agrees to
+#: 6e-7); both block implementations show it.
+_PRECISION_OPEN = pytest.mark.xfail(strict=True, reason='stage-2 TPAVI gradient precision '
+                                    'on padded PVT clips (see the comment above)')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('case,flags', [
+    pytest.param('avss_pvt', 'v1m', marks=_PRECISION_OPEN),
+    pytest.param('avss_pvt', 'v1s', marks=_PRECISION_OPEN),
+    ('avss_r50', 'v1m'), ('avss_r50', 'v1s')])
+def test_released_parity_padded_avss(case, flags):
+    _full_case(case, flags)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('case', ['ms3_pvt'])
+def test_released_parity_reference_impl(case):
+    """``impl='reference'`` (the released [5hw, 5hw] attention) in eval and train mode."""
+    _full_case(case, impl='reference')
