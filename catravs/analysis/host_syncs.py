@@ -7,8 +7,9 @@ counts, per kind:
 - ``data_dependent``: ops whose output size depends on the values, so the host must read
   them to allocate: ``nonzero``, ``masked_select``, ``unique``, ``repeat_interleave``
   without ``output_size``, and indexing or index-assignment with a boolean mask;
-- ``device_copy``: a copy between the host and a device (``.cpu()``, ``.to('cuda')``,
-  ``copy_``): a blocking copy waits for the device's queue;
+- ``device_copy``: a copy from a device to the host (``.cpu()``), or a blocking one from
+  the host to a device (``.to('cuda')`` without ``non_blocking=True``: PyTorch then
+  synchronises the stream);
 - ``host_read``: ``Tensor.tolist()`` / ``Tensor.numpy()`` (``np.asarray(t)`` included) of a
   host tensor whose storage was not read before in this count and was not made by a
   counted ``device_copy``. On a CUDA run every such storage came from the device, so
@@ -16,11 +17,12 @@ counts, per kind:
   counts once, however many views of it are read.
 
 Only tensors "on the device" count: with ``device='cuda'``, tensors not on the CPU; with
-``device='cpu'``, every CPU tensor except ``host_tensors``, the tensors that stay on the
-host in a CUDA run too (the optimizer's ``step`` counters, whose ``.item()`` Adam calls
-once per parameter and which are CPU tensors unless ``capturable`` or ``fused``). So on the
-CPU a run counts what a CUDA run of the same code would wait for, the copies excepted
-(there is no device to copy from: they appear as ``host_read``). On CUDA,
+``device='cpu'``, every CPU tensor except those whose storage was read before (it is on
+the host by then) and ``host_tensors``, the tensors that stay on the host in a CUDA run
+too (the optimizer's ``step`` counters, whose ``.item()`` Adam calls once per parameter
+and which are CPU tensors unless ``capturable`` or ``fused``). So on the CPU a run counts
+what a CUDA run of the same code would wait for, the copies excepted (there is no device
+to copy from: they appear as ``host_read``). On CUDA,
 ``torch.cuda.set_sync_debug_mode('warn')`` is the driver-level cross-check.
 """
 from __future__ import annotations
@@ -73,7 +75,8 @@ class HostSyncCounter(TorchDispatchMode):
             return False
         if self.device != 'cpu':
             return tensor.device.type != 'cpu'
-        return _address(tensor) not in self._host
+        address = _address(tensor)
+        return address not in self._host and address not in self._read
 
     @property
     def total(self) -> int:
@@ -134,7 +137,9 @@ class HostSyncCounter(TorchDispatchMode):
                 for i in (args[1] if len(args) > 1 else ()) or ()):
             self._add('data_dependent', f'{name} (boolean mask)')
         elif func in (_aten._to_copy.default, _aten.copy_.default):
-            if len(_devices(args) | _devices(out)) > 1:
+            to_host = _devices(out) == {'cpu'}
+            non_blocking = kwargs.get('non_blocking', args[2] if len(args) > 2 else False)
+            if len(_devices(args) | _devices(out)) > 1 and (to_host or not non_blocking):
                 self._add('device_copy', name)
                 for t in tree_flatten(out)[0]:
                     if isinstance(t, torch.Tensor):
