@@ -44,7 +44,8 @@ ComputePath = Literal['ours', 'reference']
 GiB = 1024 ** 3
 
 __all__ = ['machine_info', 'peak_memory_bytes', 'synthetic_batch', 'prepare_model_cfg',
-           'build_model', 'time_steps', 'measure_model', 'precision', 'count_step',
+           'build_model', 'time_steps', 'measure_model', 'set_optimizer_impl', 'precision',
+           'count_step',
            'utilisation', 'format_table', 'ComputePath']
 
 
@@ -271,6 +272,20 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
                 clips_per_s=clips / median, frames_per_s=clips * t / median,
                 peak_bytes=peak, notes=notes,
                 machine=machine_info(device))
+
+
+def set_optimizer_impl(cfg: Any, impl: Literal['for-loop', 'foreach', 'fused']) -> None:
+    """``cfg.optim_wrapper.optimizer`` (changed in place) with PyTorch's implementation
+    ``impl``: ``fused=True`` (one kernel for all parameters; step counters on the device,
+    so no per-parameter ``.item()``), ``foreach=True`` (multi-tensor ops) or
+    ``foreach=False`` (a loop over the parameters)."""
+    optimizer = cfg['optim_wrapper']['optimizer']
+    for key in ('fused', 'foreach'):
+        optimizer.pop(key, None)
+    if impl == 'fused':
+        optimizer['fused'] = True
+    else:
+        optimizer['foreach'] = impl == 'foreach'
 
 
 def precision(amp: bool, dtype: torch.dtype, grad_scaler: bool) -> str:

@@ -304,3 +304,27 @@ def test_utilisation_uses_the_cards_dense_peak_for_the_dtype() -> None:
     assert device_peak('NVIDIA GeForce RTX 4090', 'fp16') == ('GeForce RTX 4090', 165.2)
     assert device_peak('Some other card', 'fp16') is None
     assert benchmarking.utilisation(dict(base, machine=dict(gpu='Other')))['mfu'] is None
+
+
+def test_optimizer_implementation_option(tmp_path) -> None:
+    """``--optim-impl`` sets the config's optimizer to PyTorch's fused, foreach or for-loop
+    Adam; the three take the same step (the for-loop one is the oracle)."""
+    from catravs.apis import load_config
+    updated = {}
+    for impl in ('for-loop', 'foreach', 'fused'):
+        cfg = load_config(TINY, None)
+        benchmarking.set_optimizer_impl(cfg, impl)
+        torch.manual_seed(0)
+        model = torch.nn.Linear(5, 3)
+        wrapper = benchmarking._optim_wrapper(model, cfg, False, torch.float32)
+        defaults = wrapper.optimizer.defaults
+        assert defaults['fused'] is (True if impl == 'fused' else None)
+        assert defaults['foreach'] is {'for-loop': False, 'foreach': True}.get(impl)
+        for _ in range(2):
+            wrapper.update_params(model(torch.ones(2, 5)).square().sum())
+        updated[impl] = model.weight.detach().clone()
+    torch.testing.assert_close(updated['foreach'], updated['for-loop'])
+    torch.testing.assert_close(updated['fused'], updated['for-loop'])
+    out = run_tool(*SMALL, '--optim-impl', 'fused', '--json-out', str(tmp_path / 'r.json'))
+    assert 'optimizer fused' in _row(out, 'ours')[-1]
+    assert json.load(open(tmp_path / 'r.json'))['result']['optim_impl'] == 'fused'

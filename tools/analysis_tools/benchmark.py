@@ -2,7 +2,7 @@
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
 [--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile] [--no-cpu-lean]
-[--channels-last] [--with-cp] [--clips B]
+[--channels-last] [--with-cp] [--optim-impl for-loop|foreach|fused] [--clips B]
 [--shape T H W] [--steps N] [--warmup N]
 [--compare-reference [--reference-fp32] [--rounds R] [--released-root DIR]]
 [--peak-tflops P] [--mem-limit-gb G] [--cfg-options ...]``
@@ -48,6 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--channels-last', action='store_true',
                    help='the model in torch.channels_last (the ResNet-50 configs build it '
                         'so: model.channels_last=True)')
+    p.add_argument('--optim-impl', choices=['for-loop', 'foreach', 'fused'], default=None,
+                   help="the optimizer's implementation (optim_wrapper.optimizer.foreach / "
+                        ".fused = True; for-loop: foreach=False); default: the config's, "
+                        "else PyTorch's choice")
     p.add_argument('--with-cp', action='store_true',
                    help='activation checkpointing in every model part that takes with_cp')
     p.add_argument('--clips', type=int, default=None, help='B (default: 2 on CUDA, 1 on CPU)')
@@ -102,6 +106,8 @@ def worker_argv(args: argparse.Namespace, device: str, clips: int, shape,
                              ('--channels-last', args.channels_last),
                              ('--with-cp', args.with_cp), ('--no-cpu-lean', args.no_cpu_lean))
              if on]
+    if args.optim_impl:
+        argv += ['--optim-impl', args.optim_impl]
     if args.amp_dtype and args.amp and amp:
         argv += ['--amp-dtype', args.amp_dtype]
     if args.raw_cfg_options:
@@ -144,6 +150,8 @@ def model_rows(results, peak_tflops: float | None = None) -> list[list]:
             continue
         t, h, w = r['shape']
         flags = [f for f in ('compile', 'channels_last', 'with_cp') if r.get(f)]
+        if r.get('optim_impl'):
+            flags.append(f'optimizer {r["optim_impl"]}')
         if r.get('no_cpu_lean'):
             flags.append('no cpu lean')
         use = utilisation(r, peak_tflops)
@@ -174,6 +182,8 @@ def main(argv=None) -> str:
     from catravs.analysis import bench_compare, bench_data, benchmarking
     from catravs.apis import load_config
     cfg = load_config(args.config, args.cfg_options)
+    if args.optim_impl:
+        benchmarking.set_optimizer_impl(cfg, args.optim_impl)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.no_cpu_lean:
@@ -221,6 +231,7 @@ def main(argv=None) -> str:
             cfg, args.task, device, clips, shape, args.steps, args.warmup, args.path,
             args.amp, args.compile, args.channels_last, args.with_cp, status, args.amp_dtype)
         result['no_cpu_lean'] = args.no_cpu_lean and args.path == 'ours'
+        result['optim_impl'] = args.optim_impl
     if args.worker_out:
         with open(args.worker_out, 'w') as f:
             json.dump(result, f)
