@@ -143,10 +143,11 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
 
 
 def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: bool = False,
-                compile_parts: bool = False) -> tuple[nn.Module, list[str]]:
+                compile_parts: bool | str = False) -> tuple[nn.Module, list[str]]:
     """Build the model (random weights) for ``path``; returns it and notes for the table.
     ``compile_parts``: ``torch.compile`` the forward, backbone to head, as one graph
-    (``fullgraph=True``; :func:`catravs.engine.hooks.compile_forward`)."""
+    (True or ``'forward'``) or each repeated block (``'regional'``), with
+    ``fullgraph=True`` (:func:`catravs.engine.hooks.compile_forward`)."""
     from mmengine.registry import DefaultScope
 
     from catravs.registry import MODELS
@@ -165,8 +166,10 @@ def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: 
         notes.append('channels_last')
     if compile_parts:
         from catravs.engine.hooks import compile_forward
-        compile_forward(model, fullgraph=True)
-        notes.append('compiled forward (fullgraph)')
+        scope = 'forward' if compile_parts is True else compile_parts
+        compile_forward(model, fullgraph=True, scope=scope)
+        notes.append('compiled forward (fullgraph)' if scope == 'forward'
+                     else 'compiled blocks (regional)')
     return model, notes
 
 
@@ -208,16 +211,18 @@ def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool, dtype: torch.dtype,
 
 def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: int,
                   shape: Sequence[int], steps: int, warmup: int, path: ComputePath = 'ours',
-                  amp: bool = False, compile_parts: bool = False, channels_last: bool = False,
+                  amp: bool = False, compile_parts: bool | str = False,
+                  channels_last: bool = False,
                   with_cp: bool = False,
                   progress: Callable[[str], None] | None = None,
                   amp_dtype_name: str | None = None, count: bool = True) -> dict[str, Any]:
     """Time ``task`` steps of ``cfg.model`` on a synthetic batch; a result dict
     (``step_s`` median of the timed steps, ``first_step_s`` (with ``compile_parts``: the
     compilation), ``clips_per_s``, ``frames_per_s``, ``peak_bytes``, ``times``,
-    ``precision``; with ``count``: ``flops`` and ``host_syncs`` of one more step,
-    :func:`count_step`...). ``amp`` applies to both paths (the reference path without a
-    ``GradScaler``)."""
+    ``precision``, ``optimizer_step_s`` (training: median seconds of the optimizer step,
+    gradient clipping included, within the timed steps); with ``count``: ``flops`` and
+    ``host_syncs`` of one more step, :func:`count_step`...). ``amp`` applies to both
+    paths (the reference path without a ``GradScaler``)."""
     t, h, w = shape
     model_cfg = prepare_model_cfg(cfg['model'].to_dict() if hasattr(cfg['model'], 'to_dict')
                                   else dict(cfg['model']), path, with_cp)
@@ -237,6 +242,7 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
     if task == 'train':
         model.train()
         optim_wrapper = _optim_wrapper(model, cfg, amp, dtype, path)
+        optim_times = _time_optimizer_steps(optim_wrapper, device)
         step = lambda: model.train_step(batch, optim_wrapper)  # noqa: E731
         scaler = getattr(optim_wrapper, 'loss_scaler', None) is not None
     else:
@@ -250,6 +256,8 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
     all_times = time_steps(step, steps, warmup, device, progress)
     times = all_times[warmup:]
     median = statistics.median(times)
+    optim_step_s = statistics.median(optim_times[warmup:]) \
+        if task == 'train' and len(optim_times) > warmup else None
     peak = peak_memory_bytes(device)
     counted = {}
     if count:
@@ -266,12 +274,32 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
                 counted = count_step(step, device, host)
     return dict(path=path, task=task, device=device, clips=clips, shape=[t, h, w],
                 amp=amp, amp_dtype=str(dtype).replace('torch.', '') if amp else None,
-                precision=precision(amp, dtype, scaler), **counted,
+                precision=precision(amp, dtype, scaler), optimizer_step_s=optim_step_s,
+                **counted,
                 first_step_s=all_times[0], compile=compile_parts, channels_last=channels_last,
                 with_cp=with_cp and path == 'ours', step_s=median, times=times,
                 clips_per_s=clips / median, frames_per_s=clips * t / median,
                 peak_bytes=peak, notes=notes,
                 machine=machine_info(device))
+
+
+def _time_optimizer_steps(optim_wrapper: Any, device: str) -> list[float]:
+    """Time every later ``optim_wrapper.step()`` (gradient clipping and the update, device
+    synchronised around it); returns the list the seconds are appended to."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    seconds: list[float] = []
+    step = optim_wrapper.step
+
+    def timed_step(**kwargs):
+        sync()
+        start = time.perf_counter()
+        out = step(**kwargs)
+        sync()
+        seconds.append(time.perf_counter() - start)
+        return out
+
+    optim_wrapper.step = timed_step
+    return seconds
 
 
 def set_optimizer_impl(cfg: Any, impl: Literal['for-loop', 'foreach', 'fused']) -> None:

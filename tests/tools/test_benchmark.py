@@ -327,4 +327,6 @@ def test_optimizer_implementation_option(tmp_path) -> None:
     torch.testing.assert_close(updated['fused'], updated['for-loop'])
     out = run_tool(*SMALL, '--optim-impl', 'fused', '--json-out', str(tmp_path / 'r.json'))
     assert 'optimizer fused' in _row(out, 'ours')[-1]
-    assert json.load(open(tmp_path / 'r.json'))['result']['optim_impl'] == 'fused'
+    result = json.load(open(tmp_path / 'r.json'))['result']
+    assert result['optim_impl'] == 'fused' and 0 < result['optimizer_step_s'] < result['step_s']
+    assert re.search(r'ours optimizer step \(clipping \+ update, median\): [0-9.e-]+ s', out)

@@ -1,7 +1,8 @@
 """Training / inference speed and peak memory of a config, data-pipeline and metric cost.
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
-[--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile] [--no-cpu-lean]
+[--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile [forward|regional]]
+[--no-cpu-lean]
 [--channels-last] [--with-cp] [--optim-impl for-loop|foreach|fused] [--clips B]
 [--shape T H W] [--steps N] [--warmup N]
 [--compare-reference [--reference-fp32] [--rounds R] [--released-root DIR]]
@@ -41,8 +42,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--amp', action='store_true', help='bf16 (CPU) / fp16 (CUDA) autocast')
     p.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default=None,
                    help='autocast dtype (default: float16 on CUDA, bfloat16 on the CPU)')
-    p.add_argument('--compile', action='store_true',
-                   help="torch.compile the model's forward as one graph (fullgraph)")
+    p.add_argument('--compile', nargs='?', const='forward', default=None,
+                   choices=['forward', 'regional'],
+                   help="torch.compile the model's forward as one graph (fullgraph; "
+                        '--compile or --compile forward) or each repeated block '
+                        '(--compile regional: PVT-v2 blocks, fusion and decoder layers)')
     p.add_argument('--no-cpu-lean', action='store_true',
                    help='switch the CPU lean path off (catravs.models.utils.cpu_lean)')
     p.add_argument('--channels-last', action='store_true',
@@ -102,7 +106,9 @@ def worker_argv(args: argparse.Namespace, device: str, clips: int, shape,
     argv = [args.config, '--task', args.task, '--device', device, '--clips', str(clips),
             '--shape', *map(str, shape), '--steps', str(args.steps), '--warmup',
             str(args.warmup)] + (['--threads', str(args.threads)] if args.threads else [])
-    argv += [f for f, on in (('--amp', args.amp and amp), ('--compile', args.compile),
+    if args.compile:
+        argv += ['--compile', args.compile]
+    argv += [f for f, on in (('--amp', args.amp and amp),
                              ('--channels-last', args.channels_last),
                              ('--with-cp', args.with_cp), ('--no-cpu-lean', args.no_cpu_lean))
              if on]
@@ -243,6 +249,9 @@ def main(argv=None) -> str:
         table = benchmarking.format_table(
             [h.format(step=step) for h in MODEL_HEADER], model_rows(runs, args.peak_tflops))
         table += ''.join('\n' + line for line in sync_lines(runs))
+        table += ''.join(f'\n{r["path"]} optimizer step (clipping + update, median): '
+                         f'{r["optimizer_step_s"]:.3g} s' for r in runs
+                         if r.get('optimizer_step_s') is not None)
         if args.task == 'test':
             table += '\n' + '\n'.join(f'{r["path"]}: {r["frames_per_s"]:.3g} frames/s'
                                       for r in runs if not r.get('over_limit'))
