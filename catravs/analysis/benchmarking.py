@@ -8,6 +8,16 @@ audio encoder expects, data samples with ground-truth masks), and time, after
 forward, loss, backward, gradient clipping and optimizer step of the config's
 ``optim_wrapper``) or of ``model.test_step``. Peak memory: CUDA max allocated,
 or the process peak RSS (``ru_maxrss``) on the CPU.
+
+After the timed steps, one more step (not timed, its memory not in the peak) is counted:
+its FLOPs (``FlopCounterMode``: forward and backward, matmuls, convolutions and attention,
+a multiply-add = 2 FLOPs; with ``compile``, this step runs eagerly) and its host syncs
+(:class:`catravs.analysis.host_syncs.HostSyncCounter`).
+
+AMP: catravs' path trains with the config's way (:class:`AnyDeviceAmpOptimWrapper`:
+autocast, and a ``GradScaler`` with float16 on CUDA); the reference path under autocast
+without a ``GradScaler``, as the released CATR ``train.py`` does
+(:class:`AutocastOptimWrapper`).
 """
 from __future__ import annotations
 
@@ -34,7 +44,9 @@ ComputePath = Literal['ours', 'reference']
 GiB = 1024 ** 3
 
 __all__ = ['machine_info', 'peak_memory_bytes', 'synthetic_batch', 'prepare_model_cfg',
-           'build_model', 'time_steps', 'measure_model', 'format_table', 'ComputePath']
+           'build_model', 'time_steps', 'measure_model', 'set_optimizer_impl', 'precision',
+           'count_step',
+           'utilisation', 'format_table', 'ComputePath']
 
 
 def machine_info(device: str = 'cpu') -> dict[str, str]:
@@ -131,10 +143,11 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
 
 
 def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: bool = False,
-                compile_parts: bool = False) -> tuple[nn.Module, list[str]]:
+                compile_parts: bool | str = False) -> tuple[nn.Module, list[str]]:
     """Build the model (random weights) for ``path``; returns it and notes for the table.
     ``compile_parts``: ``torch.compile`` the forward, backbone to head, as one graph
-    (``fullgraph=True``; :func:`catravs.engine.hooks.compile_forward`)."""
+    (True or ``'forward'``) or each repeated block (``'regional'``), with
+    ``fullgraph=True`` (:func:`catravs.engine.hooks.compile_forward`)."""
     from mmengine.registry import DefaultScope
 
     from catravs.registry import MODELS
@@ -153,8 +166,10 @@ def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: 
         notes.append('channels_last')
     if compile_parts:
         from catravs.engine.hooks import compile_forward
-        compile_forward(model, fullgraph=True)
-        notes.append('compiled forward (fullgraph)')
+        scope = 'forward' if compile_parts is True else compile_parts
+        compile_forward(model, fullgraph=True, scope=scope)
+        notes.append('compiled forward (fullgraph)' if scope == 'forward'
+                     else 'compiled blocks (regional)')
     return model, notes
 
 
@@ -181,12 +196,14 @@ def amp_dtype(device: str, name: str | None = None) -> torch.dtype:
     return torch.float16 if device.startswith('cuda') else torch.bfloat16
 
 
-def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool, dtype: torch.dtype):
+def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool, dtype: torch.dtype,
+                   path: ComputePath = 'ours'):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     optim_cfg = dict(cfg.get('optim_wrapper') or dict(optimizer=dict(type='Adam', lr=1e-5)))
     if amp:
-        optim_cfg['type'] = 'AnyDeviceAmpOptimWrapper'
+        optim_cfg['type'] = 'AnyDeviceAmpOptimWrapper' if path == 'ours' \
+            else 'AutocastOptimWrapper'
         optim_cfg['dtype'] = str(dtype).replace('torch.', '')
     with DefaultScope.overwrite_default_scope(SCOPE):
         return build_optim_wrapper(model, optim_cfg)
@@ -194,18 +211,23 @@ def _optim_wrapper(model: nn.Module, cfg: Any, amp: bool, dtype: torch.dtype):
 
 def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: int,
                   shape: Sequence[int], steps: int, warmup: int, path: ComputePath = 'ours',
-                  amp: bool = False, compile_parts: bool = False, channels_last: bool = False,
+                  amp: bool = False, compile_parts: bool | str = False,
+                  channels_last: bool = False,
                   with_cp: bool = False,
                   progress: Callable[[str], None] | None = None,
-                  amp_dtype_name: str | None = None) -> dict[str, Any]:
+                  amp_dtype_name: str | None = None, count: bool = True) -> dict[str, Any]:
     """Time ``task`` steps of ``cfg.model`` on a synthetic batch; a result dict
     (``step_s`` median of the timed steps, ``first_step_s`` (with ``compile_parts``: the
-    compilation), ``clips_per_s``, ``frames_per_s``, ``peak_bytes``, ``times``...)."""
+    compilation), ``clips_per_s``, ``frames_per_s``, ``peak_bytes``, ``times``,
+    ``precision``, ``optimizer_step_s`` (training: median seconds of the optimizer step,
+    gradient clipping included, within the timed steps); with ``count``: ``flops`` and
+    ``host_syncs`` of one more step, :func:`count_step`...). ``amp`` applies to both
+    paths (the reference path without a ``GradScaler``)."""
     t, h, w = shape
     model_cfg = prepare_model_cfg(cfg['model'].to_dict() if hasattr(cfg['model'], 'to_dict')
                                   else dict(cfg['model']), path, with_cp)
     if path == 'reference':
-        amp = compile_parts = channels_last = False
+        compile_parts = channels_last = False
     torch.manual_seed(0)
     model, notes = build_model(model_cfg, path, device, channels_last, compile_parts)
     from catravs.datasets import S4Dataset
@@ -219,10 +241,13 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
     dtype = amp_dtype(device, amp_dtype_name)
     if task == 'train':
         model.train()
-        optim_wrapper = _optim_wrapper(model, cfg, amp, dtype)
+        optim_wrapper = _optim_wrapper(model, cfg, amp, dtype, path)
+        optim_times = _time_optimizer_steps(optim_wrapper, device)
         step = lambda: model.train_step(batch, optim_wrapper)  # noqa: E731
+        scaler = getattr(optim_wrapper, 'loss_scaler', None) is not None
     else:
         model.eval()
+        scaler = False
         ctx = (lambda: torch.autocast(device.split(':')[0], dtype=dtype)) if amp else nullcontext
 
         def step():
@@ -231,13 +256,113 @@ def measure_model(cfg: Any, task: Literal['train', 'test'], device: str, clips: 
     all_times = time_steps(step, steps, warmup, device, progress)
     times = all_times[warmup:]
     median = statistics.median(times)
+    optim_step_s = statistics.median(optim_times[warmup:]) \
+        if task == 'train' and len(optim_times) > warmup else None
+    peak = peak_memory_bytes(device)
+    counted = {}
+    if count:
+        if progress:
+            progress('counting FLOPs and host syncs')
+        host = [] if task != 'train' else [
+            v for state in optim_wrapper.optimizer.state.values() for k, v in state.items()
+            if k == 'step']
+        if task == 'train':
+            counted = count_step(step, device, host)
+        else:  # parameters without grad (the counter's module hooks need it), MHA fast path off
+            from catravs.analysis.complexity import counting_state
+            with counting_state(model):
+                counted = count_step(step, device, host)
     return dict(path=path, task=task, device=device, clips=clips, shape=[t, h, w],
                 amp=amp, amp_dtype=str(dtype).replace('torch.', '') if amp else None,
+                precision=precision(amp, dtype, scaler), optimizer_step_s=optim_step_s,
+                **counted,
                 first_step_s=all_times[0], compile=compile_parts, channels_last=channels_last,
                 with_cp=with_cp and path == 'ours', step_s=median, times=times,
                 clips_per_s=clips / median, frames_per_s=clips * t / median,
-                peak_bytes=peak_memory_bytes(device), notes=notes,
+                peak_bytes=peak, notes=notes,
                 machine=machine_info(device))
+
+
+def _time_optimizer_steps(optim_wrapper: Any, device: str) -> list[float]:
+    """Time every later ``optim_wrapper.step()`` (gradient clipping and the update, device
+    synchronised around it); returns the list the seconds are appended to."""
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+    seconds: list[float] = []
+    step = optim_wrapper.step
+
+    def timed_step(**kwargs):
+        sync()
+        start = time.perf_counter()
+        out = step(**kwargs)
+        sync()
+        seconds.append(time.perf_counter() - start)
+        return out
+
+    optim_wrapper.step = timed_step
+    return seconds
+
+
+def set_optimizer_impl(cfg: Any, impl: Literal['for-loop', 'foreach', 'fused']) -> None:
+    """``cfg.optim_wrapper.optimizer`` (changed in place) with PyTorch's implementation
+    ``impl``: ``fused=True`` (one kernel for all parameters; step counters on the device,
+    so no per-parameter ``.item()``), ``foreach=True`` (multi-tensor ops) or
+    ``foreach=False`` (a loop over the parameters)."""
+    optimizer = cfg['optim_wrapper']['optimizer']
+    for key in ('fused', 'foreach'):
+        optimizer.pop(key, None)
+    if impl == 'fused':
+        optimizer['fused'] = True
+    else:
+        optimizer['foreach'] = impl == 'foreach'
+
+
+def precision(amp: bool, dtype: torch.dtype, grad_scaler: bool) -> str:
+    """``'float32'``, ``'bfloat16 autocast'``, ``'float16 autocast + GradScaler'``..."""
+    if not amp:
+        return 'float32'
+    name = str(dtype).replace('torch.', '')
+    return f'{name} autocast' + (' + GradScaler' if grad_scaler else '')
+
+
+def count_step(step: Callable[[], Any], device: str,
+               host_tensors: Sequence[torch.Tensor] = ()) -> dict[str, Any]:
+    """Run ``step`` once more, eagerly (``torch.compile`` stance ``force_eager``), counting
+    its FLOPs (forward and backward) and host syncs: ``dict(flops=int,
+    host_syncs=dict(total=..., <kind>=..., where={op: n}))``."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from catravs.analysis.complexity import custom_flop_mapping
+    from catravs.analysis.host_syncs import SYNC_KINDS, HostSyncCounter
+    flops = FlopCounterMode(display=False, depth=None, custom_mapping=custom_flop_mapping())
+    syncs = HostSyncCounter(device, host_tensors)
+    with torch.compiler.set_stance('force_eager'), flops, syncs:
+        step()
+    return dict(flops=int(flops.get_total_flops()),
+                host_syncs=dict(total=syncs.total, **{k: syncs.counts[k] for k in SYNC_KINDS},
+                                where=dict(syncs.where)))
+
+
+def utilisation(result: dict[str, Any], peak_tflops: float | None = None) -> dict[str, Any]:
+    """Achieved TFLOP/s of ``result`` (``flops / step_s``) and, on CUDA or with
+    ``peak_tflops``, the fraction of the device's dense peak for the dtype it computed in
+    (:mod:`catravs.analysis.device_peaks`): ``dict(tflops_per_s, peak_tflops, peak_of,
+    mfu)``, the last three None where no peak is known."""
+    from catravs.analysis.device_peaks import device_peak, peak_dtype
+    out = dict(tflops_per_s=None, peak_tflops=None, peak_of=None, mfu=None)
+    if not result.get('flops') or not result.get('step_s'):
+        return out
+    out['tflops_per_s'] = result['flops'] / result['step_s'] / 1e12
+    dtype = getattr(torch, result['amp_dtype']) if result.get('amp') else None
+    kind = peak_dtype(dtype)
+    if peak_tflops:
+        out.update(peak_tflops=float(peak_tflops), peak_of='--peak-tflops')
+    elif str(result.get('device', '')).startswith('cuda'):
+        found = device_peak(result.get('machine', {}).get('gpu', ''), kind)
+        if found:
+            out.update(peak_tflops=found[1], peak_of=f'{found[0]} dense {kind}')
+    if out['peak_tflops']:
+        out['mfu'] = out['tflops_per_s'] / out['peak_tflops']
+    return out
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -18,13 +18,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 from torch import Tensor
-from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
+from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
 
 from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
 __all__ = ['MODEL_PARTS', 'PartComplexity', 'ComplexityReport', 'strip_pretrained',
-           'build_model_for_analysis', 'dummy_inputs', 'count_parameters', 'count_flops',
-           'analyse_model', 'format_report']
+           'build_model_for_analysis', 'custom_flop_mapping', 'dummy_inputs',
+           'count_parameters', 'count_flops', 'counting_state', 'analyse_model', 'format_report']
 
 #: CATR's parts, in data-flow order (rows of the table).
 MODEL_PARTS: tuple[str, ...] = ('backbone', 'neck', 'audio_encoder', 'audio_proj',
@@ -38,12 +38,28 @@ def _cpu_flash_attention_flops(query: Sequence[int], key: Sequence[int], value: 
     return sdpa_flop_count(query, key, value)
 
 
-def _custom_flop_mapping() -> dict:
+def _cpu_flash_attention_backward_flops(grad_out: Sequence[int], query: Sequence[int],
+                                        key: Sequence[int], value: Sequence[int], *args: Any,
+                                        out_shape: Any = None, **kwargs: Any) -> int:
+    """FLOPs of the CPU SDPA kernel's backward: as the other SDPA backward kernels."""
+    return sdpa_backward_flop_count(grad_out, query, key, value)
+
+
+def custom_flop_mapping() -> dict:
+    """``FlopCounterMode(custom_mapping=...)`` for the kernels it does not know: the CPU
+    SDPA kernel and its backward."""
     mapping = {}
-    cpu_sdpa = getattr(torch.ops.aten, '_scaled_dot_product_flash_attention_for_cpu', None)
-    if cpu_sdpa is not None:
-        mapping[cpu_sdpa] = _cpu_flash_attention_flops
+    for name, count in (('_scaled_dot_product_flash_attention_for_cpu',
+                         _cpu_flash_attention_flops),
+                        ('_scaled_dot_product_flash_attention_for_cpu_backward',
+                         _cpu_flash_attention_backward_flops)):
+        op = getattr(torch.ops.aten, name, None)
+        if op is not None:
+            mapping[op] = count
     return mapping
+
+
+_custom_flop_mapping = custom_flop_mapping
 
 
 @dataclass
@@ -165,7 +181,7 @@ def count_parameters(model: nn.Module) -> dict[str, tuple[int, int]]:
 
 
 @contextmanager
-def _counting_state(model: nn.Module) -> Iterator[None]:
+def counting_state(model: nn.Module) -> Iterator[None]:
     """Eval mode, no gradients, MHA fast path off (its fused kernel hides the FLOPs);
     everything restored afterwards."""
     training = model.training
@@ -199,7 +215,7 @@ def count_flops(model: nn.Module, inputs: dict[str, Tensor],
     """
     forward_kwargs = dict(mode='tensor') if forward_kwargs is None else forward_kwargs
     counter = FlopCounterMode(display=False, depth=None, custom_mapping=_custom_flop_mapping())
-    with _counting_state(model), counter:
+    with counting_state(model), counter:
         model(inputs, **forward_kwargs)
     counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
     total = counts.get('Global', 0)

@@ -50,11 +50,17 @@ class AVSDataSample(BaseDataElement):
     del _tensor_field
 
     @property
-    def annotated(self) -> torch.Tensor:
-        """BoolTensor[T]: frames that are real and carry a ground-truth mask."""
+    def annotated_flags(self) -> list[bool]:
+        """Per frame: real and carrying a ground-truth mask (host data, from the meta
+        fields ``annotated_frames`` and ``valid_frames``)."""
         flags = self.metainfo.get('annotated_frames')
         if flags is None:
             raise KeyError(f"data sample of clip '{self.metainfo.get('clip_id')}' "
                            'has no annotated_frames meta field')
         valid = self.metainfo.get('valid_frames', [True] * len(flags))
-        return torch.tensor([bool(a) and bool(v) for a, v in zip(flags, valid)])
+        return [bool(a) and bool(v) for a, v in zip(flags, valid)]
+
+    @property
+    def annotated(self) -> torch.Tensor:
+        """BoolTensor[T] on the CPU: :attr:`annotated_flags`."""
+        return torch.tensor(self.annotated_flags)

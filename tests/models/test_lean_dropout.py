@@ -251,3 +251,85 @@ def test_switched_off_the_attention_keeps_what_stock_sdpa_keeps():
     finally:
         cpu_lean.set_enabled(True)
     assert saved >= 8 * weights
+
+
+# ------------------------------------------------------------ residual_dropout, every layer
+def _layers():
+    """(name, layer, run, residual dropouts, other lean dropouts that are ``F.dropout`` on
+    the stock path) for every layer with a residual dropout (FFN relu: its hidden
+    ReLU + dropout)."""
+    from catravs.models.fusions.cross_modal_mixer import CrossModalMixer
+    from catravs.models.utils import AttentionLayer, DeformableEncoderLayer
+    torch.manual_seed(0)
+    c, x = 16, torch.randn(2, 6, 16)
+    deform = DeformableEncoderLayer(c, 32, 0.2, num_levels=1, num_heads=2, num_points=2)
+    shapes = [(2, 3)]
+    ref = torch.rand(2, 6, 1, 2)
+    mixer = CrossModalMixer(c, num_heads=2, dropout=0.2)
+    attn = AttentionLayer(c, 2, 0.2)
+    return [
+        ('FFN relu', FFN(c, 32, 0.2), lambda m: m(x), 1, 1),
+        ('FFN gelu', FFN(c, 32, 0.2, activation='gelu'), lambda m: m(x), 1, 0),
+        ('AttentionLayer', attn, lambda m: m(x, x), 1, 0),
+        ('DeformableEncoderLayer', deform, lambda m: m(x, x, ref, shapes), 2, 0),
+        ('CrossModalMixer', mixer, lambda m: m(torch.randn(2, c, 2, 3), torch.randn(2, c)),
+         1, 0),
+    ]
+
+
+def _count_paths(monkeypatch, layer, run) -> tuple[int, int]:
+    """(lean dropouts, stock ``F.dropout`` calls) of one training forward + backward."""
+    calls = dict(lean=0, stock=0)
+    lean = cpu_lean._Dropout
+
+    class CountedDropout(lean):
+        @staticmethod
+        def forward(ctx, x, p):
+            calls['lean'] += 1
+            return lean.forward(ctx, x, p)
+
+    stock = torch.nn.functional.dropout
+
+    def counted_stock(*args, **kwargs):
+        calls['stock'] += 1
+        return stock(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(cpu_lean, '_Dropout', CountedDropout)
+        m.setattr(torch.nn.functional, 'dropout', counted_stock)
+        run(layer.train()).sum().backward()
+    return calls['lean'], calls['stock']
+
+
+@pytest.mark.parametrize('index', range(5))
+def test_every_residual_dropout_takes_the_path_that_cpu_lean_chooses(monkeypatch, index):
+    """Each residual dropout goes through ``cpu_lean.residual_dropout``: lean in CPU
+    training; with the lean path off, or under ``torch.compile`` (as on CUDA), the stock
+    ``F.dropout`` instead, one for one; in evaluation, neither draws a mask."""
+    name, layer, run, residual, other = _layers()[index]
+    lean, stock = _count_paths(monkeypatch, layer, run)
+    assert lean == residual, name
+    try:
+        cpu_lean.set_enabled(False)
+        assert _count_paths(monkeypatch, layer, run) == (0, stock + residual + other), name
+    finally:
+        cpu_lean.set_enabled(True)
+    with monkeypatch.context() as m:
+        m.setattr(torch.compiler, 'is_compiling', lambda: True)
+        assert _count_paths(monkeypatch, layer, run) == (0, stock + residual + other), name
+    x = torch.randn(3, 5)
+    assert torch.equal(cpu_lean.residual_dropout(x, 0.5, training=False), x)
+    assert torch.equal(cpu_lean.residual_dropout(x, torch.nn.Dropout(0.5).eval()), x)
+
+
+def test_residual_dropout_keeps_the_rate() -> None:
+    """Lean or stock, a kept element is scaled by 1 / (1 - p), the others are zero."""
+    x = torch.ones(20000)
+    for enabled in (True, False):
+        cpu_lean.set_enabled(enabled)
+        try:
+            y = cpu_lean.residual_dropout(x, 0.25)
+        finally:
+            cpu_lean.set_enabled(True)
+        assert set(y.unique().tolist()) <= {0.0, torch.tensor(4 / 3).item()}
+        assert abs((y == 0).float().mean().item() - 0.25) < 0.02

@@ -37,7 +37,8 @@ def test_train_step_table_and_json(tmp_path) -> None:
     out = run_tool(*SMALL, '--json-out', str(tmp_path / 'r.json'))
     assert 'torch: ' + torch.__version__ in out and 'cpu: ' in out
     # step s (median), first step s, clips/s, peak memory
-    assert re.search(r'\| ours +\| 1x2x32x32 +(\| [0-9.e-]+ +){3}\| [0-9.]+ GiB', out), out
+    assert re.search(r'\| ours +\| 1x2x32x32 +\| float32 +(\| [0-9.e-]+ +){3}\| [0-9.]+ GiB',
+                     out), out
     result = json.load(open(tmp_path / 'r.json'))['result']
     assert result['task'] == 'train' and len(result['times']) == 1 and result['peak_bytes'] > 0
     assert result['first_step_s'] > 0
@@ -223,3 +224,109 @@ def test_data_and_eval_tasks(tmp_path) -> None:
     assert re.search(r'\| train +\| 0 +\| 4 +\| [0-9.]+', out)
     out = run_tool('--task', 'eval', '--eval-frames', '10', '--threads', '1')
     assert re.search(r'\| AVSBinaryMetric \| 10 +\| 224 ', out)
+
+
+def _row(out: str, path: str) -> list[str]:
+    line = next(line for line in out.splitlines() if line.startswith(f'| {path} '))
+    return [c.strip() for c in line.strip('|').split('|')]
+
+
+def test_compare_reference_at_the_same_precision(tmp_path) -> None:
+    """``--amp``: both paths under bfloat16 autocast (the CPU's); ``--reference-fp32``: the
+    reference in float32, ours still under autocast. The table's precision column says so."""
+    out = run_tool(*SMALL, '--compare-reference', '--amp', '--json-out', str(tmp_path / 'a.json'))
+    assert _row(out, 'reference')[2] == 'bfloat16 autocast', out
+    assert _row(out, 'ours')[2] == 'bfloat16 autocast', out
+    result = json.load(open(tmp_path / 'a.json'))['result']
+    assert result['reference']['amp'] and result['reference']['amp_dtype'] == 'bfloat16'
+    out = run_tool(*SMALL, '--compare-reference', '--amp', '--reference-fp32')
+    assert _row(out, 'reference')[2] == 'float32' and _row(out, 'ours')[2] == 'bfloat16 autocast'
+
+
+def test_reference_amp_is_autocast_without_grad_scaler() -> None:
+    """The reference path's AMP is the released train.py's: autocast around forward and loss,
+    no GradScaler (float16 asked: the forward computes in float16, even on the CPU)."""
+    from catravs.apis import load_config
+    from catravs.engine.optim_wrappers import AnyDeviceAmpOptimWrapper, AutocastOptimWrapper
+    cfg = load_config(TINY, None)
+    model = torch.nn.Linear(4, 3)
+    wrapper = benchmarking._optim_wrapper(model, cfg, True, torch.float16, 'reference')
+    assert type(wrapper) is AutocastOptimWrapper and getattr(wrapper, 'loss_scaler', None) is None
+    with wrapper.optim_context(model):
+        assert model(torch.randn(2, 4)).dtype == torch.float16
+    assert model(torch.randn(2, 4)).dtype == torch.float32
+    ours = benchmarking._optim_wrapper(model, cfg, True, torch.float16, 'ours')
+    assert type(ours) is AnyDeviceAmpOptimWrapper
+    assert benchmarking.precision(True, torch.float16, True) == 'float16 autocast + GradScaler'
+    assert benchmarking.precision(False, torch.float16, False) == 'float32'
+
+
+def test_train_step_flops_against_a_hand_count() -> None:
+    """Conv2d(3->5, 3x3, pad 1) on 1 x 3 x 8 x 8, then Linear(320 -> 4): forward
+    2 * (5*8*8) * (3*3*3) + 2 * 320 * 4; backward: the conv's weight gradient (its input
+    needs none) and the linear's input and weight gradients, each as much as its forward."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 5, 3, padding=1), torch.nn.Flatten(0),
+                              torch.nn.Linear(320, 4))
+    x = torch.randn(1, 3, 8, 8)
+    conv, linear = 2 * 320 * 27, 2 * 320 * 4
+    counted = benchmarking.count_step(lambda: net(x).sum().backward(), 'cpu')
+    assert counted['flops'] == 2 * conv + 3 * linear == 42240
+    assert counted['host_syncs']['total'] == 0
+
+
+def test_train_step_table_has_flops_rate_and_syncs(tmp_path) -> None:
+    out = run_tool(*SMALL, '--json-out', str(tmp_path / 'r.json'))
+    result = json.load(open(tmp_path / 'r.json'))['result']
+    assert result['flops'] > 0 and result['host_syncs']['total'] >= 1
+    row = _row(out, 'ours')
+    assert float(row[7]) == pytest.approx(result['flops'] / 1e12, rel=1e-2)
+    assert float(row[8]) == pytest.approx(result['flops'] / 1e12 / result['step_s'], rel=1e-2)
+    assert row[9] == '-' and int(row[10]) == result['host_syncs']['total']  # no peak on a CPU
+    row = _row(run_tool(*SMALL, '--peak-tflops', '0.5'), 'ours')
+    assert re.fullmatch(r'[0-9.]+% of 0.5 \(--peak-tflops\)', row[9]), row
+
+
+def test_utilisation_uses_the_cards_dense_peak_for_the_dtype() -> None:
+    from catravs.analysis.device_peaks import device_peak
+    base = dict(flops=989.5e12 * 0.25, step_s=1.0, device='cuda', amp=True,
+                amp_dtype='float16', machine=dict(gpu='NVIDIA H100 80GB HBM3'))
+    use = benchmarking.utilisation(base)
+    assert use['mfu'] == pytest.approx(0.25) and use['peak_of'] == 'H100 SXM5 dense fp16'
+    pcie = benchmarking.utilisation(dict(base, machine=dict(gpu='NVIDIA H100 PCIe')))
+    assert pcie['peak_tflops'] == 756.5
+    fp32 = benchmarking.utilisation(dict(base, amp=False, amp_dtype=None))
+    assert fp32['peak_tflops'] == 67.0 or torch.backends.cuda.matmul.allow_tf32
+    assert benchmarking.utilisation(base, peak_tflops=100.0)['peak_of'] == '--peak-tflops'
+    assert device_peak('NVIDIA H200', 'bf16') == ('H200 SXM', 989.5)
+    assert device_peak('NVIDIA L40S', 'bf16')[0] == 'L40S'  # not L4
+    assert device_peak('NVIDIA A100-SXM4-80GB', 'tf32') == ('A100', 156.0)  # not A10
+    assert device_peak('NVIDIA GeForce RTX 4090', 'fp16') == ('GeForce RTX 4090', 165.2)
+    assert device_peak('Some other card', 'fp16') is None
+    assert benchmarking.utilisation(dict(base, machine=dict(gpu='Other')))['mfu'] is None
+
+
+def test_optimizer_implementation_option(tmp_path) -> None:
+    """``--optim-impl`` sets the config's optimizer to PyTorch's fused, foreach or for-loop
+    Adam; the three take the same step (the for-loop one is the oracle)."""
+    from catravs.apis import load_config
+    updated = {}
+    for impl in ('for-loop', 'foreach', 'fused'):
+        cfg = load_config(TINY, None)
+        benchmarking.set_optimizer_impl(cfg, impl)
+        torch.manual_seed(0)
+        model = torch.nn.Linear(5, 3)
+        wrapper = benchmarking._optim_wrapper(model, cfg, False, torch.float32)
+        defaults = wrapper.optimizer.defaults
+        assert defaults['fused'] is (True if impl == 'fused' else None)
+        assert defaults['foreach'] is {'for-loop': False, 'foreach': True}.get(impl)
+        for _ in range(2):
+            wrapper.update_params(model(torch.ones(2, 5)).square().sum())
+        updated[impl] = model.weight.detach().clone()
+    torch.testing.assert_close(updated['foreach'], updated['for-loop'])
+    torch.testing.assert_close(updated['fused'], updated['for-loop'])
+    out = run_tool(*SMALL, '--optim-impl', 'fused', '--json-out', str(tmp_path / 'r.json'))
+    assert 'optimizer fused' in _row(out, 'ours')[-1]
+    result = json.load(open(tmp_path / 'r.json'))['result']
+    assert result['optim_impl'] == 'fused' and 0 < result['optimizer_step_s'] < result['step_s']
+    assert re.search(r'ours optimizer step \(clipping \+ update, median\): [0-9.e-]+ s', out)

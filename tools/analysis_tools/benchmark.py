@@ -1,18 +1,24 @@
 """Training / inference speed and peak memory of a config, data-pipeline and metric cost.
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
-[--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile] [--no-cpu-lean]
-[--channels-last] [--with-cp] [--clips B]
+[--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile [forward|regional]]
+[--no-cpu-lean]
+[--channels-last] [--with-cp] [--optim-impl for-loop|foreach|fused] [--clips B]
 [--shape T H W] [--steps N] [--warmup N]
-[--compare-reference [--rounds R] [--released-root DIR]]
-[--mem-limit-gb G] [--cfg-options ...]``
+[--compare-reference [--reference-fp32] [--rounds R] [--released-root DIR]]
+[--peak-tflops P] [--mem-limit-gb G] [--cfg-options ...]``
 
 train / test: random weights, a synthetic batch, the median over N steps after the
 warm-up (see :mod:`catravs.analysis.benchmarking`); the first step's time is printed too
-(with ``--compile``: the compilation). ``--compare-reference`` measures the
-released code's way of computing (``attn_impl='reference'``, float32, no checkpointing)
-and catravs' path with the given flags, each in a fresh process, alternating, and
-ends with ``speedup <S>x memory <M>x``; ``--released-root`` adds the released CATR code's
+(with ``--compile``: the compilation), and of one more, untimed step its FLOPs (forward +
+backward), the achieved TFLOP/s, on CUDA the fraction of the card's dense peak for the
+dtype used (``--peak-tflops`` gives the peak elsewhere) and the host syncs.
+``--compare-reference`` measures the released code's way of computing
+(``attn_impl='reference'``, no checkpointing, contiguous; with ``--amp`` under the same
+autocast without a ``GradScaler``, as the released ``train.py``; ``--reference-fp32``: in
+float32 whatever ``--amp`` says) and catravs' path with the given flags, each in a fresh
+process, alternating; the table names each path's precision, and the output ends with
+``speedup <S>x memory <M>x``; ``--released-root`` adds the released CATR code's
 own step (``released_catr_step.py``) and its line. data: the config's train dataloader (workers,
 batch size) and the per-transform cost. eval: seconds per 1,000 frames of the metric.
 Figures and commands: docs/benchmark.md.
@@ -36,13 +42,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--amp', action='store_true', help='bf16 (CPU) / fp16 (CUDA) autocast')
     p.add_argument('--amp-dtype', choices=['float16', 'bfloat16'], default=None,
                    help='autocast dtype (default: float16 on CUDA, bfloat16 on the CPU)')
-    p.add_argument('--compile', action='store_true',
-                   help="torch.compile the model's forward as one graph (fullgraph)")
+    p.add_argument('--compile', nargs='?', const='forward', default=None,
+                   choices=['forward', 'regional'],
+                   help="torch.compile the model's forward as one graph (fullgraph; "
+                        '--compile or --compile forward) or each repeated block '
+                        '(--compile regional: PVT-v2 blocks, fusion and decoder layers)')
     p.add_argument('--no-cpu-lean', action='store_true',
                    help='switch the CPU lean path off (catravs.models.utils.cpu_lean)')
     p.add_argument('--channels-last', action='store_true',
                    help='the model in torch.channels_last (the ResNet-50 configs build it '
                         'so: model.channels_last=True)')
+    p.add_argument('--optim-impl', choices=['for-loop', 'foreach', 'fused'], default=None,
+                   help="the optimizer's implementation (optim_wrapper.optimizer.foreach / "
+                        ".fused = True; for-loop: foreach=False); default: the config's, "
+                        "else PyTorch's choice")
     p.add_argument('--with-cp', action='store_true',
                    help='activation checkpointing in every model part that takes with_cp')
     p.add_argument('--clips', type=int, default=None, help='B (default: 2 on CUDA, 1 on CPU)')
@@ -51,6 +64,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--steps', type=int, default=5)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--compare-reference', action='store_true')
+    p.add_argument('--reference-fp32', action='store_true',
+                   help='with --compare-reference and --amp: the reference path in float32 '
+                        '(without: under the same autocast as ours)')
+    p.add_argument('--peak-tflops', type=float, default=None,
+                   help="the device's dense peak TFLOP/s for the dtype used (default: the "
+                        'known CUDA cards of catravs.analysis.device_peaks)')
     p.add_argument('--rounds', type=int, default=1, help='reference/ours pairs (A/B/A/B: 2)')
     p.add_argument('--released-root', default=None,
                    help='with --compare-reference: also time the released CATR code\'s own '
@@ -81,15 +100,21 @@ def default_shape(cfg: Config) -> tuple[int, int, int]:
     return t, size, size
 
 
-def worker_argv(args: argparse.Namespace, device: str, clips: int, shape) -> list[str]:
+def worker_argv(args: argparse.Namespace, device: str, clips: int, shape,
+                amp: bool = True) -> list[str]:
+    """The worker's arguments; ``amp=False`` drops ``--amp`` (the float32 reference)."""
     argv = [args.config, '--task', args.task, '--device', device, '--clips', str(clips),
             '--shape', *map(str, shape), '--steps', str(args.steps), '--warmup',
             str(args.warmup)] + (['--threads', str(args.threads)] if args.threads else [])
-    argv += [f for f, on in (('--amp', args.amp), ('--compile', args.compile),
+    if args.compile:
+        argv += ['--compile', args.compile]
+    argv += [f for f, on in (('--amp', args.amp and amp),
                              ('--channels-last', args.channels_last),
                              ('--with-cp', args.with_cp), ('--no-cpu-lean', args.no_cpu_lean))
              if on]
-    if args.amp_dtype:
+    if args.optim_impl:
+        argv += ['--optim-impl', args.optim_impl]
+    if args.amp_dtype and args.amp and amp:
         argv += ['--amp-dtype', args.amp_dtype]
     if args.raw_cfg_options:
         argv += ['--cfg-options', *args.raw_cfg_options]
@@ -116,24 +141,44 @@ def raw_cfg_options(argv: list[str]) -> list[str]:
     return rest[:end]
 
 
-def model_rows(results) -> list[list]:
+MODEL_HEADER = ['path', 'clips x T x H x W', 'precision', '{step} (median)', 'first step s',
+                'clips/s', 'peak memory', 'TFLOP / step', 'TFLOP/s', 'of peak', 'host syncs',
+                'flags']
+
+
+def model_rows(results, peak_tflops: float | None = None) -> list[list]:
+    from catravs.analysis.benchmarking import utilisation
     rows = []
     for r in results:
         if r.get('over_limit'):
-            rows.append([r['path'], '-', '-', '-', '-', f'over {r["limit_gb"]:g} GB',
-                         r['status']])
+            rows.append([r['path'], '-', '-', '-', '-', '-', f'over {r["limit_gb"]:g} GB',
+                         '-', '-', '-', '-', r['status']])
             continue
         t, h, w = r['shape']
         flags = [f for f in ('compile', 'channels_last', 'with_cp') if r.get(f)]
-        if r.get('amp'):
-            flags.insert(0, f'amp {r.get("amp_dtype") or ""}'.strip())
+        if r.get('optim_impl'):
+            flags.append(f'optimizer {r["optim_impl"]}')
         if r.get('no_cpu_lean'):
             flags.append('no cpu lean')
-        rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r['step_s'],
-                     r.get('first_step_s', float('nan')), r['clips_per_s'],
+        use = utilisation(r, peak_tflops)
+        flops = r.get('flops')
+        rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r.get('precision', '?'),
+                     r['step_s'], r.get('first_step_s', float('nan')), r['clips_per_s'],
                      f'{r["peak_bytes"] / GiB:.2f} GiB',
-                     ', '.join(dict.fromkeys(flags + r.get('notes', []))) or 'fp32'])
+                     '-' if flops is None else flops / 1e12,
+                     '-' if use['tflops_per_s'] is None else use['tflops_per_s'],
+                     '-' if use['mfu'] is None else f'{100 * use["mfu"]:.1f}% of '
+                     f'{use["peak_tflops"]:g} ({use["peak_of"]})',
+                     (r.get('host_syncs') or {}).get('total', '-'),
+                     ', '.join(dict.fromkeys(flags + r.get('notes', []))) or '-'])
     return rows
+
+
+def sync_lines(results) -> list[str]:
+    """Where each path's host syncs of one step come from."""
+    return [f'{r["path"]} host syncs per step: ' + ', '.join(
+        f'{op} {n}' for op, n in sorted(r['host_syncs']['where'].items()))
+        for r in results if r.get('host_syncs') and r['host_syncs']['total']]
 
 
 def main(argv=None) -> str:
@@ -143,6 +188,8 @@ def main(argv=None) -> str:
     from catravs.analysis import bench_compare, bench_data, benchmarking
     from catravs.apis import load_config
     cfg = load_config(args.config, args.cfg_options)
+    if args.optim_impl:
+        benchmarking.set_optimizer_impl(cfg, args.optim_impl)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.no_cpu_lean:
@@ -172,8 +219,10 @@ def main(argv=None) -> str:
             [[result['metric'], result['frames'], result['size'], result['classes'],
               result['seconds'], result['s_per_1000_frames']]])
     elif args.compare_reference:
-        tool, argv = osp.abspath(__file__), worker_argv(args, device, clips, shape)
-        runs_of = {path: (tool, [*argv, '--path', path]) for path in ('reference', 'ours')}
+        tool = osp.abspath(__file__)
+        runs_of = {path: (tool, [*worker_argv(args, device, clips, shape,
+                                              amp=path == 'ours' or not args.reference_fp32),
+                                 '--path', path]) for path in ('reference', 'ours')}
         if args.released_root:
             runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_catr_step.py'),
                                      released_argv(args, device, shape),
@@ -188,6 +237,7 @@ def main(argv=None) -> str:
             cfg, args.task, device, clips, shape, args.steps, args.warmup, args.path,
             args.amp, args.compile, args.channels_last, args.with_cp, status, args.amp_dtype)
         result['no_cpu_lean'] = args.no_cpu_lean and args.path == 'ours'
+        result['optim_impl'] = args.optim_impl
     if args.worker_out:
         with open(args.worker_out, 'w') as f:
             json.dump(result, f)
@@ -197,8 +247,11 @@ def main(argv=None) -> str:
             if summary else [result]
         step = 'train step s' if args.task == 'train' else 'inference s'
         table = benchmarking.format_table(
-            ['path', 'clips x T x H x W', f'{step} (median)', 'first step s', 'clips/s',
-             'peak memory', 'flags'], model_rows(runs))
+            [h.format(step=step) for h in MODEL_HEADER], model_rows(runs, args.peak_tflops))
+        table += ''.join('\n' + line for line in sync_lines(runs))
+        table += ''.join(f'\n{r["path"]} optimizer step (clipping + update, median): '
+                         f'{r["optimizer_step_s"]:.3g} s' for r in runs
+                         if r.get('optimizer_step_s') is not None)
         if args.task == 'test':
             table += '\n' + '\n'.join(f'{r["path"]}: {r["frames_per_s"]:.3g} frames/s'
                                       for r in runs if not r.get('over_limit'))

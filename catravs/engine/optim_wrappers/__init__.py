@@ -1,3 +1,4 @@
 from .amp_optim_wrapper import AnyDeviceAmpOptimWrapper
+from .autocast_optim_wrapper import AutocastOptimWrapper
 
-__all__ = ['AnyDeviceAmpOptimWrapper']
+__all__ = ['AnyDeviceAmpOptimWrapper', 'AutocastOptimWrapper']

@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from catravs.models.utils.cpu_lean import residual_dropout
 from catravs.registry import MODELS
 
 from .base_fusion import BaseFeatureMapFusion
@@ -46,5 +47,5 @@ class CrossModalMixer(BaseFeatureMapFusion):
         k, v = self.kv_proj(tokens).unflatten(-1, (2, heads, c // heads)).permute(2, 0, 3, 1, 4)
         x = F.scaled_dot_product_attention(q, k, v)  # [N, M, 1, d]
         x = x.transpose(1, 2).reshape(n, c)
-        gate = F.dropout(self.proj(x), self.dropout, self.training).sigmoid()  # [N, C]
+        gate = residual_dropout(self.proj(x), self.dropout, self.training).sigmoid()  # [N, C]
         return feature_map * gate[:, :, None, None]

@@ -65,32 +65,41 @@ class MaskSetCriterion(BaseSetCriterion):
             self.loss_cls = build_model_part(loss_cls, 'loss', 'criterion.loss_cls')
         self.aux_loss = aux_loss
 
-    def _num_masks(self, targets: list[ClipTargets], device: torch.device) -> float:
-        num = torch.tensor(float(sum(len(t.labels) for t in targets)), device=device)
-        if get_world_size() > 1:
-            all_reduce(num)
-            num = num / get_world_size()
-        return max(num.item(), 1.0)
+    def _num_masks(self, targets: list[ClipTargets], device: torch.device) -> float | Tensor:
+        """Objects in the batch (at least 1): a float from the targets' shapes, or under
+        distributed training the mean over ranks as a device tensor (no host read)."""
+        num = float(sum(len(t.labels) for t in targets))
+        if get_world_size() == 1:
+            return max(num, 1.0)
+        total = torch.tensor(num, device=device)
+        all_reduce(total)
+        return (total / get_world_size()).clamp(min=1.0)
 
     @float32_loss
     def forward(self, mask_logits: list[Tensor], class_logits: list[Tensor],
                 targets: list[ClipTargets]) -> dict[str, Tensor]:
         num_layers = mask_logits[0].shape[0]
         num_masks = self._num_masks(targets, mask_logits[0].device)
-        layers = range(num_layers) if self.aux_loss else [num_layers - 1]
+        layers = list(range(num_layers)) if self.aux_loss else [num_layers - 1]
+        # every layer's and clip's matching at once: one copy of the costs to the host
+        matches = iter(self.matcher.match_all([
+            (m[layer], c[layer], t.masks, t.labels, t.valid)
+            for layer in layers for m, c, t in zip(mask_logits, class_logits, targets)]))
         losses: dict[str, Tensor] = {}
         for layer in layers:
             prefix = '' if layer == num_layers - 1 else f'd{layer}.'
             terms = self._layer_losses([m[layer] for m in mask_logits],
-                                       [c[layer] for c in class_logits], targets, num_masks)
+                                       [c[layer] for c in class_logits], targets, num_masks,
+                                       [next(matches) for _ in targets])
             losses.update({f'{prefix}{k}': v for k, v in terms.items()})
         return losses
 
     def _layer_losses(self, mask_logits: list[Tensor], class_logits: list[Tensor],
-                      targets: list[ClipTargets], num_masks: float) -> dict[str, Tensor]:
+                      targets: list[ClipTargets], num_masks: float | Tensor,
+                      matches: list[tuple[Tensor, Tensor]]) -> dict[str, Tensor]:
         preds, gts, valids, cls_logits, cls_targets = [], [], [], [], []
-        for masks, logits, tgt in zip(mask_logits, class_logits, targets):
-            q_idx, g_idx = self.matcher(masks, logits, tgt.masks, tgt.labels, tgt.valid)
+        for masks, logits, tgt, (q_idx, g_idx) in zip(mask_logits, class_logits, targets,
+                                                      matches):
             labels = torch.full(logits.shape[:2], self.num_classes, dtype=torch.long,
                                 device=logits.device)  # [T', Q]
             labels[:, q_idx] = tgt.labels[g_idx]

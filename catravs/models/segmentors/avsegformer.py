@@ -118,9 +118,10 @@ class AVSegFormer(BaseAVSegmentor):
             scores = to_label_size(logits[clip], sample, pad_shape)
             # the mix loss's channel mean, at the label size (cropped like the logits)
             mean = to_label_size(mask_feature[clip].mean(1, keepdim=True), sample, pad_shape)
-            weights = sample.annotated.to(logits.device).float()
+            flags = sample.annotated_flags
+            weights = torch.tensor(flags, dtype=torch.float).to(logits.device, non_blocking=True)
             terms = self.criterion(scores, mean, gt, weights)
-            n = float(weights.sum())
+            n = float(sum(flags))  # from the host's meta fields: no read from the device
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value * max(n, 1e-12)
             count += n

@@ -123,6 +123,9 @@ class BaseAVSegmentor(BaseModel):
         return data_samples
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> dict[str, torch.Tensor]:
+        """One update; returns the loss terms as 0-dim host (CPU) tensors, read from the
+        device once together with the non-finite check (one host sync, not one per term
+        and per check)."""
         with optim_wrapper.optim_context(self):
             data = self.data_preprocessor(data, True)
             losses = self._run_forward(data, mode='loss')
@@ -131,8 +134,9 @@ class BaseAVSegmentor(BaseModel):
         optim_wrapper.backward(optim_wrapper.scale_loss(parsed_losses))
         if not optim_wrapper.should_update():
             return log_vars
-        bad = self._what_is_non_finite(parsed_losses, log_vars, optim_wrapper)
+        bad, log_vars = self._read_step(parsed_losses, log_vars, optim_wrapper)
         if bad:
+            bad = self._what_is_non_finite(parsed_losses, log_vars, optim_wrapper)
             self._report(bad, data)
             optim_wrapper.zero_grad()
             return log_vars
@@ -140,8 +144,25 @@ class BaseAVSegmentor(BaseModel):
         optim_wrapper.zero_grad()
         return log_vars
 
+    def _read_step(self, loss: torch.Tensor, log_vars: dict,
+                   optim_wrapper: OptimWrapper) -> tuple[bool, dict]:
+        """Whether this step must not update (a non-finite loss, or gradient where no loss
+        scaler handles overflow, on any rank), and ``log_vars`` on the host: one device to
+        host copy for both."""
+        ok = torch.isfinite(loss.detach())
+        if getattr(optim_wrapper, 'loss_scaler', None) is None:
+            ok = ok & self._grads_finite_tensor()
+        flag = (~ok).float()
+        if get_world_size() > 1:
+            all_reduce(flag)
+        host = torch.stack([flag, *(torch.as_tensor(v, device=flag.device).detach()
+                                    .float().reshape(()) for v in log_vars.values())]).cpu()
+        values = host.tolist()
+        return values[0] > 0, {k: host[i + 1] for i, k in enumerate(log_vars)}
+
     def _what_is_non_finite(self, loss: torch.Tensor, log_vars: dict,
                             optim_wrapper: OptimWrapper) -> str:
+        """What was non-finite (only after :meth:`_read_step` found something)."""
         problems = []
         if not torch.isfinite(loss):
             terms = ', '.join(f'{k}={float(torch.as_tensor(v).detach()):.4g}'
@@ -153,21 +174,22 @@ class BaseAVSegmentor(BaseModel):
             if bad_params:
                 problems.append(f'gradient of {len(bad_params)} parameters '
                                 f'(first: {bad_params[0]})')
-        flag = torch.tensor(float(bool(problems)), device=loss.device)
-        if get_world_size() > 1:
-            all_reduce(flag)
-        if flag.item() > 0 and not problems:
+        if not problems:
             problems.append('loss or gradient on another rank')
         return '; '.join(problems)
 
-    def _grads_finite(self) -> bool:
-        """Whether every gradient is finite: one max-abs reduction over all of them
-        (NaN and inf propagate; no overflow, unlike a 2-norm) and one host sync, where a
-        per-parameter ``isfinite(...).all()`` costs four passes and a sync per parameter."""
+    def _grads_finite_tensor(self) -> torch.Tensor:
+        """``BoolTensor[]`` on the device: every gradient is finite (one max-abs reduction
+        over all of them: NaN and inf propagate; no overflow, unlike a 2-norm)."""
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         if not grads:
-            return True
-        return bool(torch.isfinite(torch.nn.utils.get_total_norm(grads, norm_type='inf')))
+            return torch.ones((), dtype=torch.bool, device=next(
+                (p.device for p in self.parameters()), torch.device('cpu')))
+        return torch.isfinite(torch.nn.utils.get_total_norm(grads, norm_type='inf'))
+
+    def _grads_finite(self) -> bool:
+        """Whether every gradient is finite (:meth:`_grads_finite_tensor`, read)."""
+        return bool(self._grads_finite_tensor())
 
     def _report(self, what: str, data: dict) -> None:
         iteration = MessageHub.get_current_instance().get_info('iter', default=-1)

@@ -116,43 +116,63 @@ class CATR(BaseAVSegmentor):
 
     # --------------------------------------------------------------------- loss
     def loss(self, inputs: dict, data_samples: list[AVSDataSample]) -> dict[str, Tensor]:
+        """Set loss on each clip's annotated frames (chosen on the host from the samples'
+        meta fields). The classes present in each clip are read from the device once for
+        the whole batch (:meth:`_present_classes`)."""
         mask_logits, class_logits = self._forward(inputs)
         t = inputs['frames'].shape[1]
         stride = inputs['frames'].shape[-1] / mask_logits.shape[-1]
-        preds, cls, targets = [], [], []
+        preds, cls, gts = [], [], []
         for i, sample in enumerate(data_samples):
-            frames = sample.annotated.nonzero().flatten().to(mask_logits.device) + i * t
-            if frames.numel() == 0:
+            frames = _frame_index(sample.annotated_flags, i * t)
+            if frames is None:
                 continue
             img_h, img_w = sample.metainfo.get('img_shape', inputs['frames'].shape[-2:])
             hc, wc = int(round(img_h / stride)), int(round(img_w / stride))
             logits = mask_logits[:, frames, :, :hc, :wc]  # [L, T', Q, hc, wc]
-            gt = sample.gt_masks[frames - i * t]  # [T', H, W]
+            gt = sample.gt_masks[_shift(frames, -i * t)]  # [T', H, W]
             if self.loss_resolution == 'label':
                 logits = F.interpolate(logits.flatten(0, 1), size=gt.shape[-2:], mode='bilinear',
                                        align_corners=False).unflatten(0, logits.shape[:2])
-                targets.append(self._clip_targets(gt))
             else:
-                targets.append(self._clip_targets(gt, (hc, wc)))
+                gt = F.interpolate(gt[:, None].float(), size=(hc, wc),
+                                   mode='nearest')[:, 0].long()
+            gts.append(gt)
             preds.append(logits)
             cls.append(class_logits[:, frames])
-        if not targets:
+        if not gts:
             zero = mask_logits.sum() * 0.0 + class_logits.sum() * 0.0
             return dict(loss_cls=zero)
+        targets = [self._clip_targets(gt, labels)
+                   for gt, labels in zip(gts, self._present_classes(gts))]
         return self.criterion(preds, cls, targets)
 
-    def _clip_targets(self, gt: Tensor, size: Optional[tuple[int, int]] = None) -> ClipTargets:
-        """``gt: LongTensor[T', H_l, W_l]`` -> targets, resized (nearest) to ``size`` if given."""
-        if size is not None:
-            gt = F.interpolate(gt[:, None].float(), size=size, mode='nearest')[:, 0].long()
+    def _present_classes(self, gts: list[Tensor]) -> list[list[int]]:
+        """The classes on the valid pixels of each clip's labels ``LongTensor[T', H, W]``,
+        ascending (binary: ``[0]`` when the clip has a sounding pixel, else ``[]``): one
+        read from the device for all clips."""
+        k = 1 if self.task == 'binary' else self.num_classes
+        present = []
+        for gt in gts:
+            valid = gt != IGNORE_INDEX
+            if self.task == 'binary':
+                present.append(((gt > 0) & valid).any()[None])
+            else:  # class k's slot set where a valid pixel has it; slot K takes the rest
+                slots = torch.where(valid & (gt >= 0) & (gt < k), gt, k).flatten()
+                present.append(torch.zeros(k + 1, dtype=torch.bool, device=gt.device)
+                               .index_fill_(0, slots, True)[:k])
+        rows = torch.stack(present).cpu().tolist()
+        return [[c for c, on in enumerate(row) if on] for row in rows]
+
+    def _clip_targets(self, gt: Tensor, labels: list[int]) -> ClipTargets:
+        """``gt: LongTensor[T', h, w]`` and its present classes -> targets."""
         valid = gt != IGNORE_INDEX
         if self.task == 'binary':
-            labels = gt.new_zeros(1) if (gt[valid] > 0).any() else gt.new_zeros(0)
             masks = (gt == 1)[None].float()[:len(labels)]
-        else:
-            labels = torch.unique(gt[valid])
-            masks = (gt[None] == labels[:, None, None, None]).float()
-        return ClipTargets(masks=masks, labels=labels, valid=valid)
+            return ClipTargets(masks=masks, labels=gt.new_zeros(len(labels)), valid=valid)
+        label_t = torch.tensor(labels, dtype=torch.long).to(gt.device, non_blocking=True)
+        masks = (gt[None] == label_t[:, None, None, None]).float()
+        return ClipTargets(masks=masks, labels=label_t, valid=valid)
 
     # ------------------------------------------------------------------ predict
     @torch.no_grad()
@@ -170,3 +190,20 @@ class CATR(BaseAVSegmentor):
         else:
             scores = torch.einsum('nqk,nqhw->nkhw', probs[..., :-1], masks.sigmoid())
         return self._pack_predictions(scores, inputs, data_samples)
+
+
+def _frame_index(annotated: list[bool], offset: int) -> slice | list[int] | None:
+    """Indices ``offset + j`` of the annotated frames j, as a slice when they are
+    consecutive (no index tensor to copy to the device), else a list; None when none."""
+    frames = [offset + j for j, on in enumerate(annotated) if on]
+    if not frames:
+        return None
+    if frames == list(range(frames[0], frames[-1] + 1)):
+        return slice(frames[0], frames[-1] + 1)
+    return frames
+
+
+def _shift(frames: slice | list[int], by: int) -> slice | list[int]:
+    if isinstance(frames, slice):
+        return slice(frames.start + by, frames.stop + by)
+    return [f + by for f in frames]

@@ -10,15 +10,18 @@ output) and recompute the rest in backward: the same function and gradients.
 Where it runs is decided in one place, :func:`active`: training on the CPU with dropout,
 eagerly. Under ``torch.compile`` (and on every other device) the callers take the stock
 path (``F.scaled_dot_product_attention`` with ``dropout_p``, ``F.dropout``), which the
-compiler traces. Public torch API only. :func:`set_enabled` switches the path off (for
+compiler traces. Every residual dropout goes through :func:`residual_dropout`, which
+makes that choice for it. Public torch API only. :func:`set_enabled` switches the path off (for
 measuring without it: ``benchmark.py --no-cpu-lean``).
 """
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, Union
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 #: elements of one group's score matrix (about 16 MiB in float32)
@@ -182,3 +185,20 @@ def relu_dropout(x: Tensor, p: float) -> Tensor:
     """``dropout(relu(x), p)`` in training with the memory of a bare ReLU:
     ``Tensor[...] -> Tensor[...]``."""
     return _ReLUDropout.apply(x, p)
+
+
+def residual_dropout(x: Tensor, dropout: Union[nn.Dropout, float], training: bool = True,
+                     impl: str = 'catravs') -> Tensor:
+    """``dropout(x)`` before a residual sum (or any dropout of a layer's output):
+    ``Tensor[...] -> Tensor[...]``.
+
+    ``dropout``: an ``nn.Dropout`` module (its ``p`` and ``training``) or a rate (with
+    ``training``). On the ``'catravs'`` path where :func:`active` says so, :func:`dropout`
+    (the mask's bits kept); otherwise the stock op: the module itself, or ``F.dropout``
+    (``impl='reference'``, CUDA, ``torch.compile``, evaluation).
+    """
+    module = dropout if isinstance(dropout, nn.Dropout) else None
+    p, training = (module.p, module.training) if module is not None else (dropout, training)
+    if impl == 'catravs' and active(x, p, training):
+        return _Dropout.apply(x, p)
+    return module(x) if module is not None else F.dropout(x, p, training)

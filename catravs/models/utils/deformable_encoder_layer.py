@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from typing import Optional
 
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
+from .cpu_lean import residual_dropout
 from .ms_deform_attn import MSDeformAttn
 from .transformer_layers import FFN, Activation
 
@@ -35,5 +35,5 @@ class DeformableEncoderLayer(nn.Module):
                 spatial_shapes: Sequence[tuple[int, int]],
                 padding_mask: Optional[Tensor] = None) -> Tensor:
         out = self.self_attn(x + pos, reference_points, x, spatial_shapes, padding_mask)
-        x = self.norm(x + F.dropout(out, self.dropout, self.training))
+        x = self.norm(x + residual_dropout(out, self.dropout, self.training))
         return self.ffn(x)

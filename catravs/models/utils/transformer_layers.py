@@ -8,19 +8,11 @@ from torch import Tensor
 
 from . import cpu_lean
 from .attention import AttentionImpl, ImplChoice, MultiheadAttention
+from .cpu_lean import residual_dropout
 
 
 def with_pos(x: Tensor, pos: Optional[Tensor]) -> Tensor:
     return x if pos is None else x + pos
-
-
-def residual_dropout(x: Tensor, dropout: nn.Dropout, impl: str) -> Tensor:
-    """``dropout(x)`` before a residual sum: the ``nn.Dropout`` module, or on the
-    ``'catravs'`` path where :func:`.cpu_lean.active` says so :func:`.cpu_lean.dropout`
-    (the mask's bits kept)."""
-    if impl == 'catravs' and cpu_lean.active(x, dropout.p, dropout.training):
-        return cpu_lean.dropout(x, dropout.p)
-    return dropout(x)
 
 
 Activation = Literal['relu', 'gelu']
@@ -66,7 +58,7 @@ class FFN(ImplChoice, nn.Module):
             hidden = linear2(cpu_lean.relu_dropout(linear1(x), hidden_dropout.p))
         else:
             hidden = self.net(x)
-        return self.norm(x + residual_dropout(hidden, self.dropout, self.impl))
+        return self.norm(x + residual_dropout(hidden, self.dropout, impl=self.impl))
 
 
 class AttentionLayer(nn.Module):
@@ -95,7 +87,7 @@ class AttentionLayer(nn.Module):
                 key_pos: Optional[Tensor] = None,
                 key_padding_mask: Optional[Tensor] = None) -> Tensor:
         out = self.attend(query, key_value, query_pos, key_pos, key_padding_mask)
-        return self.norm(query + residual_dropout(out, self.dropout, self.attn.impl))
+        return self.norm(query + residual_dropout(out, self.dropout, impl=self.attn.impl))
 
 
 class EncoderLayer(nn.Module):
