@@ -214,3 +214,60 @@ def test_benchmark_measures_the_tiny_model(task, monkeypatch):
     assert result['step_s'] > 0 and result['peak_bytes'] > 0 and seen['frames'] == frames
     classes = set(seen['labels'].unique().tolist()) - {0, 255}
     assert classes == {1} if task == 'binary' else (classes and max(classes) <= 4)
+
+
+@pytest.mark.parametrize('path', ['reference', 'ours'])
+def test_benchmark_reference_path_runs_the_reference_block(path, monkeypatch):
+    """benchmark.py's reference path builds TPAVI with every block at impl='reference' and
+    its train step runs the released [5hw, 5hw] attention, never the fast form; 'ours'
+    runs the fast form only."""
+    from mmengine.config import Config
+
+    from catravs.analysis import benchmarking
+    from catravs.models.fusions.tpavi_block import TPAVIBlock
+    cfg = Config.fromfile(CONFIG)
+    model, _ = benchmarking.build_model(
+        benchmarking.prepare_model_cfg(cfg.model.to_dict(), path), path, 'cpu')
+    blocks = [m for m in model.modules() if isinstance(m, TPAVIBlock)]
+    assert len(blocks) == 4  # one per stage
+    want = 'reference' if path == 'reference' else 'fast'
+    assert all(block.impl == want for block in blocks)
+    calls = {'fast': 0, 'reference': 0}
+    for impl in calls:
+        original = getattr(TPAVIBlock, f'_attend_{impl}')
+
+        def counted(self, *args, _impl=impl, _original=original, **kwargs):
+            calls[_impl] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(TPAVIBlock, f'_attend_{impl}', counted)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        benchmarking.measure_model(cfg, 'train', 'cpu', 1, (5, 32, 32), 1, 0, path=path,
+                                   count=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert calls[want] > 0 and calls['reference' if want == 'fast' else 'fast'] == 0
+
+
+def test_benchmark_compare_reference_cli(tmp_path):
+    """benchmark.py --compare-reference on the tiny TPAVI: both paths measured in processes
+    of their own, the summary line last."""
+    import importlib.util
+    import re
+    spec = importlib.util.spec_from_file_location(
+        '_tool_benchmark', osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    threads = torch.get_num_threads()
+    try:
+        out = tool.main([CONFIG, '--shape', '5', '32', '32', '--steps', '1', '--warmup', '0',
+                         '--device', 'cpu', '--threads', '1', '--compare-reference',
+                         '--rounds', '1', '--json-out', str(tmp_path / 'r.json')])
+    finally:
+        torch.set_num_threads(threads)
+    lines = out.strip().splitlines()
+    assert re.fullmatch(r'speedup [0-9.]+x memory [0-9.]+x', lines[-1]), lines[-1]
+    result = json.load(open(tmp_path / 'r.json'))['result']
+    assert set(result) >= {'reference', 'ours'}
