@@ -145,6 +145,9 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
 def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: bool = False,
                 compile_parts: bool | str = False) -> tuple[nn.Module, list[str]]:
     """Build the model (random weights) for ``path``; returns it and notes for the table.
+    ``'reference'``: every part that computes two ways (a string ``impl`` attribute: the
+    attention layers, TPAVI's blocks) computes as the released code does
+    (:func:`catravs.models.utils.set_reference_impl`).
     ``compile_parts``: ``torch.compile`` the forward, backbone to head, as one graph
     (True or ``'forward'``) or each repeated block (``'regional'``), with
     ``fullgraph=True`` (:func:`catravs.engine.hooks.compile_forward`)."""
@@ -155,11 +158,9 @@ def build_model(model_cfg: dict, path: ComputePath, device: str, channels_last: 
     with DefaultScope.overwrite_default_scope(SCOPE):
         model = MODELS.build(model_cfg)
     if path == 'reference':
-        try:
-            from catravs.models.utils.attention import set_attention_impl
-            set_attention_impl(model, 'reference')
-        except ImportError:
-            notes.append('no attention switch yet: attention as built')
+        from catravs.models.utils import set_reference_impl
+        if not set_reference_impl(model):
+            notes.append('no part computes two ways: the model as built')
     model.to(device)
     if channels_last:
         model.to(memory_format=torch.channels_last)

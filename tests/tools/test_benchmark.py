@@ -136,6 +136,24 @@ def test_the_reference_path_runs_the_released_layout_and_attention() -> None:
         assert (model_cfg['attn_impl'] == 'reference') is (path == 'reference')
 
 
+@pytest.mark.parametrize('method', ['catr', 'avsegformer', 'tpavi'])
+def test_the_reference_path_switches_every_part_that_computes_two_ways(method) -> None:
+    """build_model('reference'): every attention layer, FFN and TPAVI block computes as the
+    released code; 'ours': none does."""
+    from mmengine.config import Config
+
+    from catravs.models.fusions.tpavi_block import TPAVIBlock
+    from catravs.models.utils import MultiheadAttention
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', method, f'{method}_tiny_synthavs.py'))
+    kinds = (MultiheadAttention, TPAVIBlock)
+    for path in ('reference', 'ours'):
+        model, _ = benchmarking.build_model(
+            benchmarking.prepare_model_cfg(cfg.model.to_dict(), path), path, 'cpu')
+        impls = [m.impl for m in model.modules() if isinstance(m, kinds)]
+        assert impls, method
+        assert all((impl == 'reference') is (path == 'reference') for impl in impls), path
+
+
 def test_channels_last_row_names_the_flag_once() -> None:
     row = next(line for line in run_tool(*SMALL, '--channels-last').splitlines()
                if line.startswith('| ours '))

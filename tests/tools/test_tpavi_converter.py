@@ -116,3 +116,28 @@ def test_a_checkpoint_that_does_not_fit_is_refused(problem, vggish, tmp_path, ca
     if problem == 'no_vggish':
         assert '--vggish' in log
     assert not osp.exists(dst)
+
+
+@pytest.mark.parametrize('case', ['s4_pvt', 's4_r50', 'avss_pvt', 'avss_r50'])
+def test_key_table_covers_the_model_and_names_every_key_back(case):
+    """Every key of a released checkpoint (the fixture's key list) is dead or maps onto a
+    key of the leaf config's model, which gets each of its keys but the audio encoder's
+    exactly once, with the shape the table's layout change gives; the inverse derived from
+    the rules names every converted key's released key."""
+    from catravs.models.segmentors.tpavi_released_keys import TPAVI_RELEASED_KEYS as table
+    with open(osp.join(FIXTURE, f'state_dict_shapes_{case}.json')) as f:
+        shapes = json.load(f)
+    backbone, setting = case.split('_')[1], case.split('_')[0]
+    cfg = load_config(osp.join(REPO_ROOT, 'configs', 'tpavi', f'tpavi_{backbone}_{setting}.py'))
+    with torch.device('meta'):
+        model = MODELS.build(strip_pretrained(cfg.model))
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()
+                if not k.startswith('audio_encoder.')}
+    released = {k: torch.empty(v, device='meta') for k, v in shapes.items()}
+    converted, dropped = table.convert(released)
+    assert {k: tuple(v.shape) for k, v in converted.items()} == expected
+    assert len(converted) + len(dropped) == len(shapes)
+    for key in converted:
+        assert table.to_catravs(table.to_released(key)) == key
+    assert table.to_released('fusions.1.out_bn.running_mean') == 'tpavi_b2.W_z.1.running_mean'
+    assert table.to_released('audio_encoder.features.0.weight') is None

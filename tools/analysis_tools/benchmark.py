@@ -14,9 +14,10 @@ warm-up (see :mod:`catravs.analysis.benchmarking`); the first step's time is pri
 backward), the achieved TFLOP/s, on CUDA the fraction of the card's dense peak for the
 dtype used (``--peak-tflops`` gives the peak elsewhere) and the host syncs.
 ``--compare-reference`` measures the released code's way of computing
-(``attn_impl='reference'``, no checkpointing, contiguous; with ``--amp`` under the same
-autocast without a ``GradScaler``, as the released ``train.py``; ``--reference-fp32``: in
-float32 whatever ``--amp`` says) and catravs' path with the given flags, each in a fresh
+(every part with an ``impl`` at ``'reference'``: attention layers, TPAVI blocks; no
+checkpointing, contiguous; with ``--amp`` under the same autocast without a
+``GradScaler``, as the released ``train.py``; ``--reference-fp32``: in float32
+whatever ``--amp`` says) and catravs' path with the given flags, each in a fresh
 process, alternating; the table names each path's precision, and the output ends with
 ``speedup <S>x memory <M>x``; ``--released-root`` adds the released CATR code's
 own step (``released_catr_step.py``) and its line. data: the config's train dataloader (workers,

@@ -12,21 +12,16 @@ keys; S4 and MS3 have the same model). The released checkpoint holds no VGGish w
 parameters of the released code (``path4.resConfUnit1``, ``B2_ResNet``'s second branch) are
 dropped with the reason; an unknown key, a missing key (the audio encoder without
 ``--vggish`` included) or a wrong shape stops the conversion (exit 1, nothing written) and
-names the key in both namings.
+names the key in both namings. The key table:
+``catravs/models/segmentors/tpavi_released_keys.py``.
 """
 import argparse
 import os.path as osp
 import sys
-from collections import Counter
 
-from catravs.engine.checkpoint_io import atomic_torch_save
-from catravs.engine.strict_loading import CheckpointMismatchError
+from catravs.apis import convert_released_checkpoint
 from catravs.models.backbones.pretrained import load_state_dict_file
-from catravs.models.segmentors.tpavi_released_keys import (
-    catravs_key_to_released,
-    convert_released_state_dict,
-)
-from catravs.registry import SCOPE
+from catravs.models.segmentors.tpavi_released_keys import TPAVI_RELEASED_KEYS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASSIFIER = 'output_conv.4.weight'  # [K, 32, 1, 1]: K = 1 (S4, MS3) or 71 (AVSS)
@@ -43,32 +38,6 @@ def default_config(state_dict: dict) -> str:
                     f'tpavi_{backbone}_{"avss" if semantic else "s4"}.py')
 
 
-def check_fits(converted: dict, origins: dict, config: str, source: str,
-               has_vggish: bool) -> None:
-    """Raise CheckpointMismatchError unless ``converted`` fits the model of ``config``."""
-    import torch
-    from mmengine.registry import DefaultScope
-
-    from catravs.apis import load_config
-    from catravs.engine.strict_loading import check_state_dict_fits
-    from catravs.registry import MODELS
-    cfg = load_config(config)
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', SCOPE)), \
-            torch.device('meta'):  # shapes only: nothing allocated, nothing initialised
-        model = MODELS.build(cfg.model)
-    hint = '' if has_vggish else NO_VGGISH
-    try:
-        check_state_dict_fits(model, converted, source, hint=hint, origins=origins)
-    except CheckpointMismatchError as err:  # name the missing keys in the released naming too
-        missing = [k for k in model.state_dict() if k not in converted
-                   and not k.endswith('num_batches_tracked')
-                   and catravs_key_to_released(k) != k]
-        if not missing:
-            raise
-        names = ', '.join(f'{catravs_key_to_released(k)} (catravs: {k})' for k in missing[:20])
-        raise CheckpointMismatchError(f'{err} Missing released keys: {names}') from None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('src', help='checkpoint saved by the released train.py')
@@ -78,27 +47,15 @@ def main(argv: list[str] | None = None) -> int:
                         'configs/tpavi/tpavi_{pvt,r50}_{s4,avss}.py, from the keys)')
     args = parser.parse_args(argv)
 
-    origins: dict[str, str] = {}
-    try:
-        released = load_state_dict_file(args.src)
-        converted, dropped = convert_released_state_dict(released, origins)
-        if args.vggish:
-            for key, value in load_state_dict_file(args.vggish).items():
-                if not key.startswith('pproc.'):
-                    converted[f'audio_encoder.{key}'] = value
-                    origins[f'audio_encoder.{key}'] = f'{args.vggish}: {key}'
-        check_fits(converted, origins, args.config or default_config(released), args.src,
-                   bool(args.vggish))
-    except (KeyError, CheckpointMismatchError) as err:
-        message = err.args[0] if isinstance(err, KeyError) else str(err)
-        print(f'error: {args.src}: {message}; nothing written', file=sys.stderr)
-        return 1
-    for reason, count in Counter(dropped.values()).items():
-        print(f'dropped {count:4d} dead keys: {reason}')
-    atomic_torch_save({'state_dict': converted, 'meta': {'converted_from': osp.abspath(args.src)}},
-                      args.dst)
-    print(f'wrote {len(converted)} tensors to {args.dst}')
-    return 0
+    released = load_state_dict_file(args.src)
+    extra = {}
+    if args.vggish:
+        extra = {f'audio_encoder.{key}': (value, f'{args.vggish}: {key}')
+                 for key, value in load_state_dict_file(args.vggish).items()
+                 if not key.startswith('pproc.')}
+    return convert_released_checkpoint(
+        released, TPAVI_RELEASED_KEYS, args.config or default_config(released), args.dst,
+        args.src, extra=extra, hint='' if args.vggish else NO_VGGISH)
 
 
 if __name__ == '__main__':

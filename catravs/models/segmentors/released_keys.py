@@ -11,13 +11,16 @@ template, and the dead keys with the reason. Templates are keys with fields:
   maps ``lay1`` to ``convs.0``.
 
 Rules are tried in order, and the first whose released template matches the whole key
-wins. The table gives :meth:`~ReleasedKeyTable.to_catravs` (a key, or ``KeyError`` for a
-key no rule knows), :meth:`~ReleasedKeyTable.convert` (a state dict, dead keys dropped)
-and the inverse, :meth:`~ReleasedKeyTable.to_released`, derived from the same rules (the
-released key whose conversion gives the catravs key), which error messages use to name a
-missing weight as the released file calls it. :func:`layer_rules` writes the rules of
-a stack of layers from a renaming table, :func:`prefixed` nests a table (a backbone's)
-under a prefix; :data:`PVT_V2_RULES` is the original PVT-v2 naming -> timm's.
+wins. Where the two codes store a tensor in another layout (TPAVI's released 1x1x1
+``Conv3d`` weights, catravs' 1x1 ``Conv2d``), the table's ``values`` function reshapes
+it after the renaming. The table gives :meth:`~ReleasedKeyTable.to_catravs` (a key, or
+``KeyError`` for a key no rule knows), :meth:`~ReleasedKeyTable.convert` (a state dict,
+dead keys dropped) and the inverse, :meth:`~ReleasedKeyTable.to_released`, derived from
+the same rules (the released key whose conversion gives the catravs key), which error
+messages use to name a missing weight as the released file calls it. :func:`layer_rules`
+writes the rules of a stack of layers from a renaming table, :func:`prefixed` nests a
+table (a backbone's) under a prefix; :data:`PVT_V2_RULES` is the original PVT-v2 naming
+-> timm's.
 
 Adding a method (``<method>_released_keys.py`` beside its segmentor)::
 
@@ -87,10 +90,13 @@ class ReleasedKeyTable:
             sides name the same fields.
         dead: ``(regex, reason)`` of keys the released forward never uses (searched in
             the released key); checked before the rules.
+        values: ``(catravs key, released tensor) -> tensor`` in catravs' layout, applied by
+            :meth:`convert` to every converted tensor (None: tensors kept as they are).
     """
 
-    def __init__(self, model: str, rules: Iterable[Rule], dead: Iterable[Rule] = ()) -> None:
-        self.model = model
+    def __init__(self, model: str, rules: Iterable[Rule], dead: Iterable[Rule] = (),
+                 values: Optional[Callable[[str, Tensor], Tensor]] = None) -> None:
+        self.model, self.values = model, values
         self.rules = [(_Template(r), _Template(c)) for r, c in rules]
         for released, ours in self.rules:
             if set(released.offsets) != set(ours.offsets):
@@ -138,7 +144,7 @@ class ReleasedKeyTable:
     def convert(self, state_dict: Mapping[str, Tensor],
                 origins: Optional[dict[str, str]] = None
                 ) -> tuple[dict[str, Tensor], dict[str, str]]:
-        """Drop the dead keys and rename every other one.
+        """Drop the dead keys, rename every other one (and reshape it with ``values``).
 
         Args:
             state_dict: the released state dict (a ``module.`` prefix already removed,
@@ -152,9 +158,12 @@ class ReleasedKeyTable:
         Raises:
             KeyError: the first key that is neither dead nor known to a rule.
         """
-        return map_released_state_dict(state_dict, self.dead_key_reason,
-                                       lambda key, value: (self.to_catravs(key), value),
+        return map_released_state_dict(state_dict, self.dead_key_reason, self._convert_one,
                                        origins)
+
+    def _convert_one(self, key: str, value: Tensor) -> tuple[str, Tensor]:
+        new = self.to_catravs(key)
+        return new, (value if self.values is None else self.values(new, value))
 
 
 def map_released_state_dict(
@@ -164,8 +173,8 @@ def map_released_state_dict(
         origins: Optional[dict[str, str]] = None) -> tuple[dict[str, Tensor], dict[str, str]]:
     """The loop of :meth:`ReleasedKeyTable.convert` with the renaming as functions
     (``key -> reason or None``; ``(key, tensor) -> (catravs key, tensor)``, raising
-    ``KeyError`` on an unknown key), for a conversion that also changes values. A table
-    is the form to prefer: it gives the inverse for messages."""
+    ``KeyError`` on an unknown key). A table is the form to prefer: it gives the inverse
+    for messages, and its ``values`` covers a conversion that also changes tensors."""
     converted, dropped = {}, {}
     for key, value in state_dict.items():
         reason = dead_key_reason(key)

@@ -5,12 +5,14 @@ from .attention import (
                         MultiheadAttention,
                         set_attention_impl,
 )
+from .compute_impl import set_reference_impl
 from .deformable_encoder_layer import DeformableEncoderLayer
 from .ms_deform_attn import MSDeformAttn, ms_deform_attn
 from .positional_encoding import frame_position_embedding, sine_position_embedding
 from .transformer_layers import FFN, MLP, AttentionLayer, DecoderLayer, EncoderLayer
 
 __all__ = ['ATTENTION_IMPLS', 'AttentionImpl', 'MultiheadAttention', 'checkpointed',
-           'set_attention_impl', 'frame_position_embedding', 'sine_position_embedding', 'FFN',
+           'set_attention_impl', 'set_reference_impl', 'frame_position_embedding',
+           'sine_position_embedding', 'FFN',
            'MLP', 'AttentionLayer', 'DecoderLayer', 'EncoderLayer', 'DeformableEncoderLayer',
            'MSDeformAttn', 'ms_deform_attn']
