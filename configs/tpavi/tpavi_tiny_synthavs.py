@@ -5,32 +5,9 @@
 # Schedule: the released optimiser (Adam, no weight decay) at the tiny models' lr 1e-3 with
 # a cosine decay to 1e-5 (as CATR's and AVSegFormer's tiny configs), 8 epochs.
 _base_ = [
-    '../_base_/models/tpavi_tiny.py', '../_base_/datasets/synthavs_s4.py',
+    '../_base_/models/tpavi_tiny.py', '../_base_/datasets/synthavs_s4_per_clip_64.py',
     '../_base_/schedules/tpavi_adam.py', '../_base_/default_runtime.py'
 ]
-
-data_root = 'data/synthavs_s4_per_clip'
-synthesize = dict(num_train=600, num_val=60, num_test=60, image_size=64, seed=0,
-                  sources='per_clip')
-train_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks', mask_type='binary'),
-    dict(type='LoadClipAudio', source='log_mel'),
-    dict(type='ClipRandomFlip', prob=0.5),
-    dict(type='PackAVSInputs'),
-]
-test_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks', mask_type='binary'),
-    dict(type='LoadClipAudio', source='log_mel'),
-    dict(type='PackAVSInputs'),
-]
-train_dataloader = dict(dataset=dict(data_root=data_root, synthesize=synthesize,
-                                     pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(data_root=data_root, synthesize=synthesize,
-                                   pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(data_root=data_root, synthesize=synthesize,
-                                    pipeline=test_pipeline))
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 max_epochs = 8
