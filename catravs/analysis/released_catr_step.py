@@ -1,47 +1,34 @@
-"""The released CATR code's own training step, timed like catravs' (the reference's reference).
+"""The released CATR code's training step (:mod:`catravs.analysis.released_step`).
 
-The released code (aspirinone/CATR.github.io, folder ``CATR/``) is imported read-only from
-a checkout that the user names; nothing of it is copied into catravs. It runs with
-run-time patches only:
-
-- where CUDA is absent, ``Tensor.cuda`` and ``Module.cuda`` return the object itself
-  (the released model and criterion call ``.cuda()`` unconditionally);
-- ``Pred_endecoder.initialize_pvt_weights`` does nothing: random weights, no file read;
-- the yaml that the release does not publish is given as :data:`RELEASED_YAML` (the values
-  of the parity fixture, ``tests/fixtures/catr_released/README.md``).
+The released code is aspirinone/CATR.github.io, folder ``CATR/``. Run-time patches besides
+the ``.cuda()`` one: ``Pred_endecoder.initialize_pvt_weights`` does nothing (random weights,
+no file read); the yaml that the release does not publish is given as :data:`RELEASED_YAML`
+(the values of the parity fixture, ``tests/fixtures/catr_released/README.md``).
 
 One step is what ``CATR/train.py`` does for one batch: ``Pred_endecoder`` on the frames
-(VGGish embeddings ``[T, 128]`` given, as ``train.py`` computes them under ``no_grad``),
-frame 1's outputs to the criterion, the weighted loss, backward, gradient clip 5, Adam.
-One clip (the released loader's S4 batch of one), frame 1 labelled.
+(VGGish embeddings ``[T, 128]`` given), frame 1's outputs to the criterion, the weighted
+loss, backward, gradient clip 5, Adam. One clip (the released loader's S4 batch of one),
+frame 1 labelled.
 """
 from __future__ import annotations
 
 import importlib
 import os
-import statistics
 import types
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
 
-from .benchmarking import machine_info, peak_memory_bytes, time_steps
+from .released_step import check_imported_from
 
-__all__ = ['RELEASED_YAML', 'import_released', 'measure_released_step']
+__all__ = ['RELEASED_YAML', 'import_released', 'released_train_step']
 
 #: the yaml values that the released train.py reads and the release does not publish
 RELEASED_YAML = dict(d_model=256, nheads=8, dim_feedforward=2048, dropout=0.1,
                      num_encoder_layers=3, num_decoder_layers=3, aux_loss=True,
                      set_cost_is_referred=2, set_cost_dice=7, dice_loss_coef=5, eos_coef=0.1)
 AUDIO_DIM = 128  # VGGish embedding
-
-
-def _patch_cuda_calls() -> None:
-    """``.cuda()`` returns the object itself (only where CUDA is absent)."""
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self
-    nn.Module.cuda = lambda self, *args, **kwargs: self
 
 
 def import_released(root: str) -> types.SimpleNamespace:
@@ -51,7 +38,7 @@ def import_released(root: str) -> types.SimpleNamespace:
 
     The released code imports itself by top-level names (``model``, ``misc``), so ``root``
     must be on this process's ``PYTHONPATH``: run it through
-    ``tools/analysis_tools/released_catr_step.py``, which starts the measuring process so
+    ``tools/analysis_tools/released_step.py --method catr``, which starts the measuring process so
     (:func:`catravs.analysis.bench_compare.run_worker`). ``ImportError`` names the root and
     the file that was found instead, if any."""
     root = os.path.realpath(root)
@@ -62,11 +49,7 @@ def import_released(root: str) -> types.SimpleNamespace:
     except (ImportError, AttributeError) as err:
         raise ImportError(f'{root} is not the released CATR folder (CATR/ of '
                           f'aspirinone/CATR.github.io) on PYTHONPATH: {err}') from err
-    for module in (avs_model, misc):
-        found = os.path.realpath(module.__file__ or '')
-        if not found.startswith(root + os.sep):
-            raise ImportError(f'{module.__name__} was imported from {found}, not from the '
-                              f'released folder {root}: put {root} first on PYTHONPATH')
+    check_imported_from(root, (avs_model, misc))
     return types.SimpleNamespace(Pred_endecoder=avs_model.Pred_endecoder,
                                  build_model=build_model,
                                  nested_tensor_from_videos_list=misc.nested_tensor_from_videos_list)
@@ -111,25 +94,3 @@ def released_train_step(released: types.SimpleNamespace, frames: int, size: int,
             losses.append(float(loss.detach()))
 
     return step
-
-
-def measure_released_step(root: str, shape: Sequence[int], steps: int, warmup: int,
-                          device: str = 'cpu',
-                          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Time ``steps`` released training steps after ``warmup``; a result dict in the form
-    of :func:`catravs.analysis.benchmarking.measure_model`'s (``path='released'``)."""
-    t, h, w = shape
-    if h != w:
-        raise ValueError(f'the released model takes square frames; got {h} x {w}')
-    if not torch.cuda.is_available():
-        _patch_cuda_calls()
-    losses: list[float] = []
-    step = released_train_step(import_released(root), t, h, device, losses=losses)
-    all_times = time_steps(step, steps, warmup, device, progress)
-    times = all_times[warmup:]
-    median = statistics.median(times)
-    return dict(path='released', task='train', device=device, clips=1, shape=[t, h, w],
-                amp=False, first_step_s=all_times[0], step_s=median, times=times,
-                clips_per_s=1 / median, frames_per_s=t / median,
-                peak_bytes=peak_memory_bytes(device), losses=losses,
-                notes=['the released code, random weights'], machine=machine_info(device))

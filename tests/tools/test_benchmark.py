@@ -44,7 +44,7 @@ def test_train_step_table_and_json(tmp_path) -> None:
     assert result['first_step_s'] > 0
 
 
-FAKE_RELEASED = {  # the released CATR code's interface, in miniature (no code of its own)
+FAKE_RELEASED_CATR = {  # the released CATR code's interface, in miniature (no code of its own)
     'model/__init__.py': """
 from .PVT_AVSModel import build
 
@@ -104,6 +104,46 @@ def nested_tensor_from_videos_list(videos):
     return types.SimpleNamespace(tensors=tensors, mask=torch.zeros(tensors.shape[:2]))
 """,
 }
+FAKE_RELEASED_TPAVI = {  # avs_scripts/avs_s4's interface (model/PVT_AVSModel.py, loss.py)
+    'model/__init__.py': '',
+    'model/PVT_AVSModel.py': """
+import torch
+import torch.nn as nn
+
+
+class Pred_endecoder(nn.Module):
+    def __init__(self, channel=256, config=None, vis_dim=(64, 128, 320, 512), tpavi_stages=(),
+                 tpavi_vv_flag=False, tpavi_va_flag=True):
+        super().__init__()
+        assert list(tpavi_stages) == [0, 1, 2, 3] and tpavi_va_flag and not tpavi_vv_flag
+        self.conv = nn.Conv2d(3, 1, 3, padding=1)
+        self.align = nn.Linear(128, channel)
+        if self.training:
+            self.initialize_pvt_weights()
+
+    def initialize_pvt_weights(self):
+        raise FileNotFoundError('no pretrained PVT here')
+
+    def forward(self, x, audio_feature=None):
+        assert x.shape[0] % 5 == 0 and audio_feature.shape == (x.shape[0], 128)
+        pred = self.conv(x) + torch.zeros(1).cuda()  # as the released code does
+        a = self.align(audio_feature).view(-1, 5, self.align.out_features)
+        return pred, [pred] * 4, [a] * 4
+""",
+    'loss.py': """
+import torch
+import torch.nn as nn
+
+
+def IouSemanticAwareLoss(pred_masks, first_gt_mask, a_fea_list, v_map_list, lambda_1=0,
+                         count_stages=[], sa_loss_flag=False, mask_pooling_type='avg'):
+    assert not sa_loss_flag and first_gt_mask.dim() == 5
+    first = torch.sigmoid(pred_masks)[torch.arange(0, len(pred_masks), 5).cuda()]
+    loss = nn.BCELoss()(first, first_gt_mask.squeeze(1))
+    return loss, {'iou_loss': loss.item()}
+""",
+}
+FAKE_RELEASED = {'catr': FAKE_RELEASED_CATR, 'tpavi': FAKE_RELEASED_TPAVI}
 
 
 def test_compare_reference_with_the_released_code(tmp_path) -> None:
@@ -160,35 +200,65 @@ def test_channels_last_row_names_the_flag_once() -> None:
     assert row.count('channels_last') == 1, row
 
 
-def write_fake_released(root) -> None:
-    for name, text in FAKE_RELEASED.items():
+def write_fake_released(root, method: str = 'catr') -> None:
+    for name, text in FAKE_RELEASED[method].items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
 
 
-def test_released_step_tool_alone_measures_in_a_process_of_its_own(tmp_path) -> None:
+def load_released_step_tool():
+    spec = importlib.util.spec_from_file_location(
+        '_tool_released', osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'released_step.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+@pytest.mark.parametrize('method,frames', [('catr', 2), ('tpavi', 5)])
+def test_released_step_tool_alone_measures_in_a_process_of_its_own(tmp_path, method,
+                                                                   frames) -> None:
     """The tool on its own: its measuring process finds the released folder through
     PYTHONPATH, and this process imports none of it (no ``model`` module, no patched
     ``Tensor.cuda``)."""
-    write_fake_released(tmp_path / 'CATR')
-    spec = importlib.util.spec_from_file_location(
-        '_tool_released', osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'released_catr_step.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    write_fake_released(tmp_path / 'released', method)
+    tool = load_released_step_tool()
     cuda, path = torch.Tensor.cuda, list(sys.path)
-    text = tool.main(['--released-root', str(tmp_path / 'CATR'), '--shape', '2', '32', '32',
-                      '--steps', '2', '--warmup', '0', '--threads', '1',
-                      '--json-out', str(tmp_path / 'r.json')])
-    assert re.search(r'1x2x32x32, cpu: [0-9.]+ s/step \(median of 2\)', text), text
-    losses = json.load(open(tmp_path / 'r.json'))['result']['losses']
-    assert len(losses) == 2 and losses[0] != losses[1]
+    text = tool.main(['--method', method, '--released-root', str(tmp_path / 'released'),
+                      '--shape', str(frames), '32', '32', '--steps', '2', '--warmup', '0',
+                      '--threads', '1', '--json-out', str(tmp_path / 'r.json')])
+    assert text.startswith(f'released {method.upper()} (')
+    assert re.search(rf'1x{frames}x32x32, cpu: [0-9.]+ s/step \(median of 2\)', text), text
+    result = json.load(open(tmp_path / 'r.json'))['result']
+    assert result['method'] == method and len(result['losses']) == 2
+    assert result['losses'][0] != result['losses'][1]  # Adam stepped
     assert 'model' not in sys.modules and torch.Tensor.cuda is cuda and sys.path == path
 
 
-def test_released_import_names_the_folder_when_it_is_not_on_the_path(tmp_path) -> None:
-    from catravs.analysis.released_catr_step import import_released
+@pytest.mark.parametrize('method', ['catr', 'tpavi'])
+def test_released_import_names_the_folder_when_it_is_not_on_the_path(tmp_path,
+                                                                      method) -> None:
+    from catravs.analysis.released_step import method_module
     with pytest.raises(ImportError, match=re.escape(str(tmp_path.resolve()))):
-        import_released(str(tmp_path))
+        method_module(method).import_released(str(tmp_path))
+
+
+def test_released_tpavi_step_refuses_frames_that_do_not_group_by_five() -> None:
+    from catravs.analysis.released_tpavi_step import released_train_step
+    with pytest.raises(ValueError, match='groups 5 frames; got T = 4'):
+        released_train_step(None, 4, 32, 'cpu')
+
+
+def test_benchmark_picks_the_released_step_of_the_config_method() -> None:
+    """``--released-root`` runs the released step of the config's method, and names the
+    model type that has none."""
+    tool = load_tool()
+    args = tool.parse_args([TINY, '--compare-reference', '--released-root', 'R', '--steps',
+                            '2', '--warmup', '1'])
+    argv = tool.released_argv(args, 'TPAVI', 'cpu', (5, 64, 64))
+    assert argv[:4] == ['--method', 'tpavi', '--released-root', 'R']
+    assert tool.released_argv(args, 'CATR', 'cpu', (5, 64, 64))[1] == 'catr'
+    with pytest.raises(SystemExit, match="'AVSegFormer'"):
+        tool.released_argv(args, 'AVSegFormer', 'cpu', (5, 64, 64))
 
 
 def test_worker_over_memory_limit_is_reported() -> None:

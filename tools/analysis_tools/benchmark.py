@@ -19,10 +19,10 @@ checkpointing, contiguous; with ``--amp`` under the same autocast without a
 ``GradScaler``, as the released ``train.py``; ``--reference-fp32``: in float32
 whatever ``--amp`` says) and catravs' path with the given flags, each in a fresh
 process, alternating; the table names each path's precision, and the output ends with
-``speedup <S>x memory <M>x``; ``--released-root`` adds the released CATR code's
-own step (``released_catr_step.py``) and its line. data: the config's train dataloader (workers,
-batch size) and the per-transform cost. eval: seconds per 1,000 frames of the metric.
-Figures and commands: docs/benchmark.md.
+``speedup <S>x memory <M>x``; ``--released-root`` adds the released code's own step
+(``released_step.py``, for the config's method: CATR or TPAVI) and its line. data: the
+config's train dataloader (workers, batch size) and the per-transform cost. eval: seconds
+per 1,000 frames of the metric. Figures and commands: docs/benchmark.md.
 """
 import argparse
 import json
@@ -73,9 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'known CUDA cards of catravs.analysis.device_peaks)')
     p.add_argument('--rounds', type=int, default=1, help='reference/ours pairs (A/B/A/B: 2)')
     p.add_argument('--released-root', default=None,
-                   help='with --compare-reference: also time the released CATR code\'s own '
-                        'step (its CATR/ folder; tools/analysis_tools/released_catr_step.py) '
-                        'first in each round')
+                   help="with --compare-reference: also time the released code's own step "
+                        "first in each round (CATR: its CATR/ folder; TPAVI: avs_scripts/avs_s4/; "
+                        'tools/analysis_tools/released_step.py)')
     p.add_argument('--mem-limit-gb', type=float, default=None,
                    help='stop a run whose peak RSS passes this (with --compare-reference)')
     p.add_argument('--path', choices=['ours', 'reference'], default='ours')
@@ -122,12 +122,20 @@ def worker_argv(args: argparse.Namespace, device: str, clips: int, shape,
     return argv
 
 
-def released_argv(args: argparse.Namespace, device: str, shape) -> list[str]:
-    """``released_catr_step.py``'s arguments for the same measurement (one clip)."""
+#: the model types whose released training step ``released_step.py`` times
+RELEASED_METHOD_OF_MODEL = {'CATR': 'catr', 'TPAVI': 'tpavi'}
+
+
+def released_argv(args: argparse.Namespace, model_type: str, device: str, shape) -> list[str]:
+    """``released_step.py``'s arguments for the same measurement (one clip)."""
     if args.task != 'train' or args.amp or args.clips not in (None, 1):
         raise SystemExit('--released-root times the released training step in float32 with '
                          'one clip: use it with --task train, --clips 1 and no --amp')
-    return ['--released-root', args.released_root, '--device', device,
+    if model_type not in RELEASED_METHOD_OF_MODEL:
+        raise SystemExit(f'--released-root: no released training step for model type '
+                         f'{model_type!r} (known: {sorted(RELEASED_METHOD_OF_MODEL)})')
+    return ['--method', RELEASED_METHOD_OF_MODEL[model_type],
+            '--released-root', args.released_root, '--device', device,
             '--shape', *map(str, shape), '--steps', str(args.steps),
             '--warmup', str(args.warmup)] + (['--threads', str(args.threads)]
                                               if args.threads else [])
@@ -225,8 +233,8 @@ def main(argv=None) -> str:
                                               amp=path == 'ours' or not args.reference_fp32),
                                  '--path', path]) for path in ('reference', 'ours')}
         if args.released_root:
-            runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_catr_step.py'),
-                                     released_argv(args, device, shape),
+            runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_step.py'),
+                                     released_argv(args, cfg.model.type, device, shape),
                                      [osp.abspath(args.released_root)]), **runs_of)
         result = bench_compare.compare_paths(runs_of, args.rounds, args.mem_limit_gb)
         summary = bench_compare.summary_line(result['reference'], result['ours'])

@@ -37,6 +37,12 @@ class TPAVI(BaseAVSegmentor):
     embedding, neck features, fused features, every decoder stage and their logits
     multiplied by 0, as released.
 
+    In :meth:`loss`, ``impl='fast'`` (default) runs the head only on the frames that the
+    loss reads (the annotated ones: 1 of 5 per S4 training clip): the head works frame by
+    frame and the loss weighs every other frame by 0, so the loss and every gradient are
+    those of decoding all frames, at a fraction of the head's time and memory.
+    ``impl='reference'`` decodes every frame, as the released code does.
+
     Args:
         backbone, neck, audio_encoder, fusion, head, criterion: configs of the parts
             (categories ``visual_backbone``, ``neck``, ``audio_encoder``, ``fusion`` (a
@@ -45,19 +51,23 @@ class TPAVI(BaseAVSegmentor):
             (the neck's ``out_channels``), ``fusion.audio_channels`` (the audio encoder's),
             ``head.num_classes``/``head.channels``, ``criterion.task``.
         stages: levels that get a fusion block (released: 0, 1, 2, 3).
+        impl: ``'fast'`` or ``'reference'`` (which frames :meth:`loss` decodes, above).
         task, num_classes, test_cfg, non_finite, channels_last, data_preprocessor: see
             :class:`BaseAVSegmentor`.
     """
 
     def __init__(self, backbone: dict, neck: dict, audio_encoder: dict, fusion: dict,
                  head: dict, criterion: dict, stages: Sequence[int] = (0, 1, 2, 3),
-                 task: Task = 'binary', num_classes: int = 1, test_cfg: Optional[dict] = None,
+                 impl: str = 'fast', task: Task = 'binary', num_classes: int = 1, test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise', channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(task=task, num_classes=num_classes, non_finite=non_finite,
                          channels_last=channels_last, data_preprocessor=data_preprocessor,
                          init_cfg=init_cfg)
         self.test_cfg = {'mask_threshold': 0.5, **(test_cfg or {})}
+        if impl not in ('fast', 'reference'):
+            raise ValueError(f"TPAVI.impl must be 'fast' or 'reference', got {impl!r}")
+        self.impl = impl
         self.stages = tuple(stages)
         self.backbone = build_model_part(backbone, 'visual_backbone', 'model.backbone')
         neck = copy.deepcopy(neck)
@@ -85,11 +95,14 @@ class TPAVI(BaseAVSegmentor):
     def _tensor_outputs(self, inputs: dict):
         return self._forward(inputs, inputs.get('valid_frames'))
 
-    def _forward(self, inputs: dict, valid: Optional[Tensor] = None
+    def _forward(self, inputs: dict, valid: Optional[Tensor] = None,
+                 decode: Optional[Tensor] = None
                  ) -> tuple[Tensor, list[Tensor], list[Optional[Tensor]]]:
         """``-> (logits[N, K, H, W], v_maps, audio_keys)``: per level ``v_maps[i]``
         ``[N, C, h_i, w_i]`` and ``audio_keys[i]`` ``[N, C]`` (None at levels without a
-        fusion block). ``valid``: ``Tensor[B, T]`` (0 = padded frame) or None."""
+        fusion block). ``valid``: ``Tensor[B, T]`` (0 = padded frame) or None.
+        ``decode``: ``LongTensor[M]``, the frames (of N) that the head decodes; then the
+        three outputs hold those M frames only."""
         frames, audio = inputs['frames'], inputs['audio']
         b, t = self._clip_shape(inputs)
         scale = None if valid is None else valid.reshape(b * t).to(frames.dtype)
@@ -106,6 +119,10 @@ class TPAVI(BaseAVSegmentor):
             fused, audio_keys[s] = self.fusions[str(s)](feats[s], audio)
             feats[s] = masked(fused)
         v_maps = [F.relu(f) for f in feats]  # the decoder rectifies them first anyway
+        if decode is not None:
+            v_maps = [v.index_select(0, decode) for v in v_maps]
+            audio_keys = [None if a is None else a.index_select(0, decode) for a in audio_keys]
+            scale = None if scale is None else scale.index_select(0, decode)
         return self.head(v_maps, scale), v_maps, audio_keys
 
     @staticmethod
@@ -120,14 +137,22 @@ class TPAVI(BaseAVSegmentor):
         must have one size); the annotated frames carry the loss."""
         frames = inputs['frames']
         t = frames.shape[1]
+        # per clip, the frames whose logits the loss reads (host data: no device sync)
+        kept = [list(range(t)) if self.impl == 'reference' else
+                [i for i, a in enumerate(s.annotated_flags) if a] for s in data_samples]
+        decode = None if self.impl == 'reference' else torch.tensor(
+            [b * t + i for b, idx in enumerate(kept) for i in idx], dtype=torch.long,
+            device=frames.device)
         logits, v_maps, audio_keys = self._forward(
-            inputs, self._valid(data_samples, t, frames.device))
+            inputs, self._valid(data_samples, t, frames.device), decode)
         pad_shape = tuple(frames.shape[-2:])
         scores, labels, weights = [], [], []
-        for i, sample in enumerate(data_samples):
-            scores.append(to_label_size(logits[i * t:(i + 1) * t], sample, pad_shape))
-            labels.append(sample.gt_masks.to(logits.device))
-            weights.append(sample.annotated.to(logits.device).float())
+        start = 0
+        for sample, idx in zip(data_samples, kept):
+            scores.append(to_label_size(logits[start:start + len(idx)], sample, pad_shape))
+            start += len(idx)
+            labels.append(sample.gt_masks[idx].to(logits.device))
+            weights.append(sample.annotated[idx].to(logits.device).float())
         sizes = {tuple(x.shape[-2:]) for x in labels}
         if len(sizes) > 1:
             raise ValueError(f'TPAVI.loss needs one label size per batch, got {sorted(sizes)}')

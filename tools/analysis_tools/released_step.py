@@ -1,14 +1,15 @@
-"""Time the released CATR code's own training step (the reference path's reference).
+"""Time a released method's own training step (the reference path's reference).
 
-``python tools/analysis_tools/released_catr_step.py --released-root PATH/TO/CATR
+``python tools/analysis_tools/released_step.py --method {catr,tpavi} --released-root DIR
 [--device cpu|cuda] [--shape T H W] [--steps N] [--warmup N] [--threads N] [--json-out F]``
 
-PATH/TO/CATR is the ``CATR/`` folder of a checkout of aspirinone/CATR.github.io. The
-measurement runs in a fresh process with that folder first on its ``PYTHONPATH`` (the
-released code imports itself by top-level names; this process's ``sys.path`` and torch
-stay untouched), which imports it read-only with run-time patches
-(:mod:`catravs.analysis.released_catr_step`):
-random weights, VGGish embeddings given, one clip, float32. Prints the median step time
+DIR is the released code's folder: for ``catr`` the ``CATR/`` folder of a checkout of
+aspirinone/CATR.github.io, for ``tpavi`` the ``avs_scripts/avs_s4/`` folder of
+OpenNLPLab/AVSBench. The measurement runs in a fresh process with that folder first on its
+``PYTHONPATH`` (the released code imports itself by top-level names; this process's
+``sys.path`` and torch stay untouched), which imports it read-only with run-time patches
+(:mod:`catravs.analysis.released_step`): random weights, VGGish embeddings given, one
+clip, float32. Prints the median step time
 and the peak memory. ``benchmark.py --compare-reference --released-root PATH`` runs it in
 turn with the reference path and catravs' path. Figures: docs/benchmark.md.
 """
@@ -19,9 +20,13 @@ import sys
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from catravs.analysis.released_step import RELEASED_METHODS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--method', required=True, choices=sorted(RELEASED_METHODS),
+                   help='whose released code (catravs.analysis.released_step)')
     p.add_argument('--released-root', required=True,
-                   help="the released code's CATR/ folder (holds model/, misc.py, train.py)")
+                   help="the released code's folder: CATR/ of aspirinone/CATR.github.io "
+                        '(catr), avs_scripts/avs_s4/ of OpenNLPLab/AVSBench (tpavi)')
     p.add_argument('--device', default='cpu')
     p.add_argument('--shape', type=int, nargs=3, default=(5, 224, 224), metavar=('T', 'H', 'W'))
     p.add_argument('--steps', type=int, default=5)
@@ -39,24 +44,24 @@ def main(argv=None) -> str:
     if not args.worker_out:  # measure in a fresh process whose PYTHONPATH holds root
         from catravs.analysis.bench_compare import run_worker
         result = run_worker(osp.abspath(__file__), [
-            '--released-root', root, '--device', args.device, '--shape',
+            '--method', args.method, '--released-root', root, '--device', args.device, '--shape',
             *map(str, args.shape), '--steps', str(args.steps), '--warmup', str(args.warmup),
             *(['--threads', str(args.threads)] if args.threads else [])], pythonpath=[root])
     else:
         import torch
 
-        from catravs.analysis.released_catr_step import measure_released_step
+        from catravs.analysis.released_step import measure_released_step
         if args.threads:
             torch.set_num_threads(args.threads)
         status = (lambda text: open(args.status_file, 'w').write(text)) \
             if args.status_file else None
-        result = measure_released_step(root, args.shape, args.steps, args.warmup,
+        result = measure_released_step(args.method, root, args.shape, args.steps, args.warmup,
                                        args.device, status)
         with open(args.worker_out, 'w') as f:
             json.dump(result, f)
         return ''
     t, h, w = result['shape']
-    text = (f'released CATR ({root}), 1x{t}x{h}x{w}, {args.device}: '
+    text = (f'released {args.method.upper()} ({root}), 1x{t}x{h}x{w}, {args.device}: '
             f'{result["step_s"]:.3f} s/step (median of {len(result["times"])}), '
             f'first step {result["first_step_s"]:.3f} s, '
             f'peak {result["peak_bytes"] / 1024 ** 3:.2f} GiB')
