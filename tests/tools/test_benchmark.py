@@ -130,6 +130,24 @@ class Pred_endecoder(nn.Module):
         a = self.align(audio_feature).view(-1, 5, self.align.out_features)
         return pred, [pred] * 4, [a] * 4
 """,
+    'torchvggish/__init__.py': '',
+    'torchvggish/vggish.py': """
+import resampy  # noqa: F401  (the released file imports it for wav input)
+import torch.nn as nn
+
+
+class VGGish(nn.Module):
+    def __init__(self, cfg, device=None):
+        super().__init__()
+        if cfg.TRAIN.FREEZE_AUDIO_EXTRACTOR:
+            raise FileNotFoundError('no pretrained VGGish here')
+        assert not cfg.TRAIN.PREPROCESS_AUDIO_TO_LOG_MEL
+        self.fc = nn.Linear(96 * 64, 128)
+
+    def forward(self, x):
+        assert x.shape[1:] == (1, 96, 64)
+        return self.fc(x.flatten(1)).relu()
+""",
     'loss.py': """
 import torch
 import torch.nn as nn
