@@ -9,8 +9,10 @@ model = dict(
     stages=(0, 1, 2, 3),
     data_preprocessor=dict(type='AVSDataPreprocessor', size_divisor=32),
     backbone=dict(type='TinyConvBackbone'),
+    # PyTorch's default init (the released N(0, 0.01) of tpavi_pvt.py starts this narrow
+    # model from features so small that training stalls for epochs on some seeds)
     neck=dict(type='ASPPSumNeck', out_channels=d_model, dilations=(1, 2, 3, 4),
-              weight_std=0.01),
+              weight_std=None),
     audio_encoder=dict(type='TinyAudioEncoder', out_channels=128),
     fusion=dict(type='TPAVIBlock', inter_channels=16, frames_per_group=5, audio_bias=True),
     head=dict(type='RefineNetHead', mid_channels=32, low_channels=16),
