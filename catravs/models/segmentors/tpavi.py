@@ -126,9 +126,13 @@ class TPAVI(BaseAVSegmentor):
         return self.head(v_maps, scale), v_maps, audio_keys
 
     @staticmethod
-    def _valid(data_samples: list[AVSDataSample], t: int, device: torch.device) -> Tensor:
-        """``Tensor[B, T]``: the samples' ``valid_frames`` flags (all 1 when absent)."""
+    def _valid(data_samples: list[AVSDataSample], t: int,
+               device: torch.device) -> Optional[Tensor]:
+        """``Tensor[B, T]``: the samples' ``valid_frames`` flags; None when every frame is
+        valid (host data: then nothing is multiplied by 1)."""
         flags = [s.metainfo.get('valid_frames', [True] * t) for s in data_samples]
+        if all(all(f) for f in flags):
+            return None
         return torch.tensor(flags, dtype=torch.float32, device=device)
 
     # --------------------------------------------------------------------- loss
