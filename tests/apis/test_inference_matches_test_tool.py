@@ -14,7 +14,7 @@ from PIL import Image
 from catravs.apis import inference_model, init_model
 from catravs.datasets.synthavs import make_synthavs
 from tests.conftest import REPO_ROOT
-from tests.tools.test_train_test import CONFIG, run_tool, tiny_options
+from tests.tools.test_train_test import CONFIG, run_tool, run_tool_in_process, tiny_options
 
 from .test_inference_model import clip_as_video, clip_files
 
@@ -25,8 +25,9 @@ pytestmark = pytest.mark.xdist_group('inference_matches_test_tool')
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory) -> dict:
-    """A 1-epoch checkpoint of the demo config on 6 clips, two test clips as lossless
-    videos, and tools/test.py's masks of those clips (in the AVSBench layout)."""
+    """A 1-epoch checkpoint of the demo config on 6 clips (a tools/train.py process), two
+    test clips as lossless videos, and tools/test.py's masks of those clips (in the
+    AVSBench layout; its ``main()`` in this process)."""
     tmp_path = tmp_path_factory.mktemp('trained')
     data = make_synthavs(str(tmp_path / 's4'), 's4', num_train=6, num_val=2, num_test=2,
                          image_size=64)
@@ -46,9 +47,12 @@ def trained(tmp_path_factory) -> dict:
                             for v in videos])
     threshold = float(np.median(probs))
     model.test_cfg['mask_threshold'] = threshold
-    run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'), CONFIG, ckpt, '--work-dir', work,
-              '--out-dir', pred, '--cfg-options', *opts,
-              f'model.test_cfg.mask_threshold={threshold!r}'], cwd=str(tmp_path))
+    with pytest.MonkeyPatch.context() as monkeypatch:  # tools/test.py's main() in-process
+        run_tool_in_process(osp.join(REPO_ROOT, 'tools', 'test.py'),
+                            [CONFIG, ckpt, '--work-dir', work, '--out-dir', pred,
+                             '--cfg-options', *opts,
+                             f'model.test_cfg.mask_threshold={threshold!r}'],
+                            str(tmp_path), monkeypatch)
     return dict(data=data, ckpt=ckpt, model=model, clips=clips, videos=videos, pred=pred,
                 threshold=threshold, tmp=tmp_path)
 

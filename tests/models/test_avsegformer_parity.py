@@ -112,6 +112,21 @@ def grid(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return x[..., idx, :][..., idx]
 
 
+def record_forward(model) -> dict:
+    """Keeps, detached, the ``(logits, mask_feature)`` of the model's next ``_forward``
+    (which ``loss`` and ``mode='tensor'`` both call) under ``'outputs'``."""
+    record: dict = {}
+    forward = model._forward
+
+    def recording_forward(*args, **kwargs):
+        logits, mask_feature = forward(*args, **kwargs)
+        record['outputs'] = (logits.detach(), mask_feature.detach())
+        return logits, mask_feature
+
+    model._forward = recording_forward
+    return record
+
+
 def check_losses_and_gradients(model, batch, samples, ref: dict, dropped: dict) -> dict:
     """Loss terms (1e-5 relative) and gradient norms (1e-3 relative) against ``ref``;
     returns the largest differences."""
@@ -168,11 +183,15 @@ def test_recipe_inputs_match_the_fixture(config):
 @pytest.mark.slow
 @pytest.mark.parametrize('config', sorted(CASES))
 def test_outputs_losses_and_gradients_match_the_released_code(config):
+    """One eval-mode loss pass: its losses and gradients, and its logits and mask feature
+    (recorded from ``_forward``, which ``mode='tensor'`` runs too; the loss's all-1
+    ``valid_frames`` multiply by 1) against the released ones."""
     ref = torch.load(osp.join(FIXTURE, f'outputs_{config}_seed0.pt'), weights_only=True)
     model, inputs, dropped = build_model(config, seed=0)
     batch, samples = make_batch(config, inputs)
-    with torch.no_grad():
-        logits, mask_feature = model(batch, mode='tensor')
+    record = record_forward(model)
+    worst = check_losses_and_gradients(model, batch, samples, ref, dropped)
+    logits, mask_feature = record['outputs']
     assert list(logits.shape) == list(ref['pred_mask_shape'])
     assert list(mask_feature.shape) == list(ref['mask_feature_shape'])
     torch.testing.assert_close(grid(logits, ref['pred_mask_sample_index']),
@@ -185,7 +204,6 @@ def test_outputs_losses_and_gradients_match_the_released_code(config):
                                atol=1e-4, rtol=0)
     torch.testing.assert_close(logits.double().pow(2).mean((-2, -1)).sqrt(),
                                ref['pred_mask_rms'], atol=1e-4, rtol=0)
-    worst = check_losses_and_gradients(model, batch, samples, ref, dropped)
     diff = (grid(logits, ref['pred_mask_sample_index']) - ref['pred_mask_sample']).abs().max()
     print(f'{config}: max |logit diff| on the grid {diff:.3g}'
           f', loss rel {worst["loss"]:.3g}, {worst["compared"]} grad norms rel {worst["grad"]:.3g}')
@@ -198,11 +216,11 @@ def test_padded_avss_clip_matches_the_released_code():
     ref = torch.load(osp.join(FIXTURE, 'outputs_avss_pvt_seed0.pt'), weights_only=True)['v1m']
     model, inputs, dropped = build_model('avss_pvt', seed=0, flags='v1m')
     batch, samples = make_batch('avss_pvt', inputs)
-    batch['valid_frames'] = inputs['vid_temporal_mask_flag'][None]
-    with torch.no_grad():
-        logits, mask_feature = model(batch, mode='tensor')
-    assert not logits[5:].any() and not mask_feature[5:].any()
+    record = record_forward(model)
     worst = check_losses_and_gradients(model, batch, samples, ref, dropped)
+    logits, mask_feature = record['outputs']
+    assert logits.shape[0] == 10
+    assert not logits[5:].any() and not mask_feature[5:].any()
     print(f'v1m: loss rel {worst["loss"]:.3g}, grad norms rel {worst["grad"]:.3g}')
 
 

@@ -53,12 +53,13 @@ def test_catr_pvt_s4_forward_has_no_graph_break_small_backbone(train):
 
 @pytest.mark.slow
 def test_catr_pvt_s4_forward_has_no_graph_break():
-    """The full config, PVT-v2-b5 (about 2 minutes on 2 cores)."""
+    """The full config, PVT-v2-b5, in train mode (dropout and the backbone's stochastic
+    depth on). PVT-v2-b5 runs the same block code as b0 with more blocks, so its eval mode
+    (the same code with dropout and stochastic depth off) is covered by the b0 test above."""
     model, inputs = _model_and_inputs(_s4_cfg())
-    for train in (True, False):
-        explained = _explain(model, inputs, train)
-        assert explained.graph_break_count == 0, [b.reason for b in explained.break_reasons]
-        assert explained.graph_count == 1
+    explained = _explain(model, inputs, train=True)
+    assert explained.graph_break_count == 0, [b.reason for b in explained.break_reasons]
+    assert explained.graph_count == 1
 
 
 def test_compile_forward_hook_compiles_one_graph_and_trains(make_batch):

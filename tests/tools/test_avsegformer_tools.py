@@ -16,7 +16,7 @@ from catravs.apis import inference_model, init_model
 from catravs.datasets.synthavs import make_synthavs
 from tests.apis.test_inference_model import clip_files
 from tests.conftest import REPO_ROOT
-from tests.tools.test_train_test import last_scalars, run_tool
+from tests.tools.test_train_test import last_scalars, run_log, run_tool, run_tool_in_process
 from tests.tools.test_video_demo import (
     H,
     W,
@@ -114,10 +114,11 @@ S4_OPTIONS = ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
 
 @pytest.mark.slow
 @pytest.mark.parametrize('subset', ['s4', 'avss'])
-def test_train_then_test_tool(tmp_path, subset):
-    """One epoch of tools/train.py, then tools/test.py on its checkpoint: the metrics of
-    the subset's metric are logged (S4: the tiny config itself; AVSS: 10-frame clips,
-    71-style semantic labels of SynthAVS AVSS, padding frames included)."""
+def test_train_then_test_tool(tmp_path, subset, monkeypatch):
+    """One epoch of tools/train.py (a process), then tools/test.py on its checkpoint (its
+    ``main()`` in this process): the metrics of the subset's metric are logged (S4: the
+    tiny config itself; AVSS: 10-frame clips, 71-style semantic labels of SynthAVS AVSS,
+    padding frames included)."""
     if subset == 's4':
         data_root = make_synthavs(str(tmp_path / 'data'), 's4', num_train=4, num_val=2,
                                   num_test=2, image_size=64)
@@ -142,14 +143,14 @@ def test_train_then_test_tool(tmp_path, subset):
     extra = ['--cfg-options', *options] if options else []
     run_tool([osp.join(REPO_ROOT, 'tools', 'train.py'), config, '--work-dir', work_dir,
               *extra], cwd=str(tmp_path))
-    proc = run_tool([osp.join(REPO_ROOT, 'tools', 'test.py'), config,
-                     osp.join(work_dir, 'epoch_1.pth'), '--work-dir', test_dir, *extra],
-                    cwd=str(tmp_path))
+    run_tool_in_process(osp.join(REPO_ROOT, 'tools', 'test.py'),
+                        [config, osp.join(work_dir, 'epoch_1.pth'), '--work-dir', test_dir,
+                         *extra], str(tmp_path), monkeypatch)
     scalars = last_scalars(test_dir)
     assert 0.0 <= scalars['mIoU'] <= 1.0 and 0.0 <= scalars['F-score'] <= 1.0
     if subset == 'avss':
         assert 'mIoU(avsbench)' in scalars
-    assert 'Epoch(test)' in proc.stdout + proc.stderr
+    assert 'Epoch(test)' in run_log(test_dir)
 
 
 @pytest.mark.parametrize('task', ['binary', 'semantic'])

@@ -24,6 +24,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.engine.test_resume import single_thread_env, write_tiny_config
+from tests.tools.test_train_test import run_log, run_tool_in_process
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
 NUM_TEST_CLIPS = 5
@@ -79,7 +80,9 @@ def dist_config(tmp_path_factory) -> str:
 
 
 @pytest.mark.slow
-def test_two_process_train_then_test_matches_one_process(dist_config, tmp_path):
+def test_two_process_train_then_test_matches_one_process(dist_config, tmp_path, monkeypatch):
+    """The one-process evaluation is ``tools/test.py``'s ``main()`` in this process, with
+    one torch thread like the two launched ones."""
     train_dir = str(tmp_path / 'train')
     log = run(['bash', osp.join(TOOLS, 'dist_train.sh'), dist_config, '2',
                '--work-dir', train_dir], tmp_path, launcher_env(SYNC_BN='1'))
@@ -92,8 +95,9 @@ def test_two_process_train_then_test_matches_one_process(dist_config, tmp_path):
     log_two = run(['bash', osp.join(TOOLS, 'dist_test.sh'), dist_config, checkpoint, '2',
                    '--work-dir', two], tmp_path, launcher_env())
     one = str(tmp_path / 'test1')
-    log_one = run([sys.executable, osp.join(TOOLS, 'test.py'), dist_config, checkpoint,
-                   '--work-dir', one], tmp_path, single_thread_env())
+    run_tool_in_process(osp.join(TOOLS, 'test.py'), [dist_config, checkpoint, '--work-dir', one],
+                        str(tmp_path), monkeypatch)
+    log_one = run_log(one)
     metrics_one, metrics_two = read_test_metrics(one), read_test_metrics(two)
     print(f'\n1 process: {metrics_one}\n2 processes: {metrics_two}')
     assert metrics_one.keys() == metrics_two.keys() and len(metrics_one) > 3

@@ -18,7 +18,7 @@ import pytest
 
 from catravs.datasets.synthavs import make_synthavs
 from tests.conftest import REPO_ROOT
-from tests.tools.test_train_test import CONFIG, tiny_options
+from tests.tools.test_train_test import CONFIG, run_tool_in_process, tiny_options
 
 PLUGIN = '''
 from mmengine.evaluator import BaseMetric
@@ -94,15 +94,34 @@ def run_test_tool(run_dir, ckpt: str, name: str) -> dict:
     return read_test_metrics(work)
 
 
-@pytest.mark.slow   # about 60 s: a 3-epoch run and two tools/test.py runs
-def test_train_test_scores_the_val_best_checkpoint(run_dir):
+def evaluate_in_process(run_dir, ckpt: str, name: str, monkeypatch) -> dict:
+    """:func:`run_test_tool` as tools/test.py's ``main()`` in this process; what the
+    config's plugin registers (``ForcedValScore``) is removed afterwards."""
+    from catravs.registry import METRICS
+    work = osp.join(run_dir['root'], name)
+    monkeypatch.syspath_prepend(run_dir['root'])
+    registered = set(METRICS._module_dict)
+    try:
+        run_tool_in_process(osp.join(REPO_ROOT, 'tools', 'test.py'),
+                            [osp.join(run_dir['root'], 'forced.py'), ckpt, '--work-dir', work,
+                             '--cfg-options', *run_dir['opts']], run_dir['root'], monkeypatch)
+    finally:
+        for key in set(METRICS._module_dict) - registered:
+            del METRICS._module_dict[key]
+        sys.modules.pop('forced_val_score', None)
+    return read_test_metrics(work)
+
+
+@pytest.mark.slow   # a 3-epoch run and two tools/test.py runs (one in this process)
+def test_train_test_scores_the_val_best_checkpoint(run_dir, monkeypatch):
     work, log = run_dir['work'], run_dir['log']
     best = osp.join(work, 'best_mIoU_epoch_2.pth')
     assert osp.isfile(best) and osp.isfile(osp.join(work, 'epoch_3.pth'))
     assert f'testing {best}' in log
     tested = read_test_metrics(work)                    # the --test evaluation
     by_best = run_test_tool(run_dir, best, 'test_best')
-    by_last = run_test_tool(run_dir, osp.join(work, 'epoch_3.pth'), 'test_last')
+    by_last = evaluate_in_process(run_dir, osp.join(work, 'epoch_3.pth'), 'test_last',
+                                 monkeypatch)
     assert tested == by_best
     # the check can tell the two apart: epoch 3's weights score differently
     assert by_last != by_best

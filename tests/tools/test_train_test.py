@@ -38,6 +38,43 @@ def run_tool(args: list[str], cwd: str) -> subprocess.CompletedProcess:
     return proc
 
 
+def run_tool_in_process(tool: str, args: list[str], cwd: str, monkeypatch) -> None:
+    """``python TOOL *args`` (run from ``cwd``) as a call of the tool's ``main()`` in this
+    process, with one torch thread as :func:`run_tool`'s subprocesses; the process's torch
+    thread count, random states and deterministic-algorithms flag (which the runner's
+    randomness settings change) are restored afterwards. An error leaves ``main()`` as
+    the exception that would end the subprocess."""
+    import random
+
+    import numpy as np
+    import torch
+    spec = importlib.util.spec_from_file_location(
+        f'catravs_tool_{osp.splitext(osp.basename(tool))[0]}', tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, 'argv', [tool, *args])
+    monkeypatch.chdir(cwd)
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    states = torch.get_rng_state(), np.random.get_state(), random.getstate()
+    torch.set_num_threads(1)
+    try:
+        module.main()
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+        torch.set_rng_state(states[0])
+        np.random.set_state(states[1])
+        random.setstate(states[2])
+
+
+def run_log(work_dir: str) -> str:
+    """The text log of the newest run under ``work_dir`` (``<timestamp>/<timestamp>.log``)."""
+    runs = sorted(glob.glob(osp.join(work_dir, '2*')))
+    assert runs, f'no run folder under {work_dir}'
+    with open(osp.join(runs[-1], osp.basename(runs[-1]) + '.log')) as f:
+        return f.read()
+
+
 def last_scalars(work_dir: str) -> dict:
     """The metrics of the latest evaluation, from the newest run's json log."""
     runs = sorted(glob.glob(osp.join(work_dir, '2*')))
