@@ -58,7 +58,8 @@ class TPAVI(BaseAVSegmentor):
 
     def __init__(self, backbone: dict, neck: dict, audio_encoder: dict, fusion: dict,
                  head: dict, criterion: dict, stages: Sequence[int] = (0, 1, 2, 3),
-                 impl: str = 'fast', task: Task = 'binary', num_classes: int = 1, test_cfg: Optional[dict] = None,
+                 impl: str = 'fast', task: Task = 'binary', num_classes: int = 1,
+                 test_cfg: Optional[dict] = None,
                  non_finite: NonFinitePolicy = 'raise', channels_last: bool = False,
                  data_preprocessor: Optional[dict] = None, init_cfg=None) -> None:
         super().__init__(task=task, num_classes=num_classes, non_finite=non_finite,
