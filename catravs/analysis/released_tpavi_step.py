@@ -26,11 +26,12 @@ from collections.abc import Callable
 
 import torch
 
+from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
+
 from .released_step import check_imported_from
 
 __all__ = ['import_released', 'released_train_step']
 
-LOG_MEL_SHAPE = (1, 96, 64)  # one VGGish example per frame
 FRAMES_PER_GROUP = 5  # hard-coded in the released model's reshapes
 
 
@@ -78,7 +79,7 @@ def released_train_step(released: types.SimpleNamespace, frames: int, size: int,
     optimizer = torch.optim.Adam(model.parameters(), 1e-4)
     gen = torch.Generator().manual_seed(seed)
     imgs = torch.rand(frames, 3, size, size, generator=gen).to(device)
-    log_mel = torch.randn(frames, *LOG_MEL_SHAPE, generator=gen).to(device)
+    log_mel = torch.randn(frames, *VGGISH_EXAMPLE_SHAPE, generator=gen).to(device)
     clips = frames // FRAMES_PER_GROUP
     mask = torch.zeros(clips, 1, 1, size, size, device=device)  # frame 0 of each clip
     mask[..., size // 4:size // 2, size // 3:2 * size // 3] = 1
