@@ -1,23 +1,21 @@
 """The suite's collection order: slow-tier tests first when both tiers run
 (tests/conftest.py), so that pytest-xdist starts the long tests first."""
-import subprocess
-import sys
+import types
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import pytest_collection_modifyitems
 
 
-def test_slow_tests_are_collected_first():
-    module = 'tests/models/test_tpavi_parity.py'  # fast and slow tests, interleaved in the file
-    out = subprocess.run(
-        [sys.executable, '-m', 'pytest', '--collect-only', '-q', '-p', 'no:cacheprovider',
-         '-p', 'no:xdist', '-m', 'slow or not slow', module],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
-    ids = [line for line in out.splitlines() if line.startswith(module)]
-    slow = subprocess.run(
-        [sys.executable, '-m', 'pytest', '--collect-only', '-q', '-p', 'no:cacheprovider',
-         '-p', 'no:xdist', '-m', 'slow', module],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
-    slow_ids = [line for line in slow.splitlines() if line.startswith(module)]
-    assert 0 < len(slow_ids) < len(ids)
-    assert ids[:len(slow_ids)] == slow_ids  # the slow ones first, in file order
-    assert sorted(ids[len(slow_ids):]) == sorted(set(ids) - set(slow_ids))
+class _Item:
+    def __init__(self, name: str, slow: bool):
+        self.name, self.slow = name, slow
+
+    def get_closest_marker(self, name):
+        return object() if name == 'slow' and self.slow else None
+
+
+def test_slow_tests_are_ordered_first_and_the_rest_kept():
+    flags = [False, True, False, False, True, False, True]
+    items = [_Item(f't{i}', slow) for i, slow in enumerate(flags)]
+    config = types.SimpleNamespace(option=types.SimpleNamespace(loadgroup=False))
+    pytest_collection_modifyitems(config, items)
+    assert [i.name for i in items] == ['t1', 't4', 't6', 't0', 't2', 't3', 't5']
