@@ -53,15 +53,10 @@ def pytest_configure(config):
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    """Slow-tier tests first (a stable sort: the order is otherwise kept): when both tiers
-    run at once, pytest-xdist hands out the long tests while every worker is busy and fills
-    the end with short ones, instead of one worker finishing a long test alone.
-
-    In a loadgroup worker, give each ``xdist_group`` test the ``@group`` id suffix that the
+    """In a loadgroup worker, give each ``xdist_group`` test the ``@group`` id suffix that the
     controller's scheduler groups by. pytest-xdist 3.8 does it by setting ``item._nodeid``,
     which pytest 9.2 no longer reads (a node's id is ``item._id``), so without this every
     test would be scheduled alone."""
-    items.sort(key=lambda item: item.get_closest_marker('slow') is None)
     if not getattr(config.option, 'loadgroup', False):
         return
     for item in items:
