@@ -3,8 +3,8 @@ frames, a video, or a video file with its soundtrack, and convert released check
 from .clip_inference import inference_model
 from .config_loader import load_config
 from .inference import init_model
-from .released_checkpoint import convert_released_checkpoint
+from .released_checkpoint import convert_released_checkpoint, vggish_extra_weights
 from .training import train
 
-__all__ = ['convert_released_checkpoint', 'init_model', 'inference_model', 'load_config',
-           'train']
+__all__ = ['convert_released_checkpoint', 'vggish_extra_weights', 'init_model',
+           'inference_model', 'load_config', 'train']

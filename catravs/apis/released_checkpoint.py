@@ -15,12 +15,31 @@ from torch import Tensor
 
 from catravs.engine.checkpoint_io import atomic_torch_save
 from catravs.engine.strict_loading import CheckpointMismatchError, check_state_dict_fits
+from catravs.models.backbones.pretrained import load_state_dict_file
 from catravs.models.segmentors.released_keys import ReleasedKeyTable
 from catravs.registry import MODELS, SCOPE
 
 from .config_loader import load_config
 
-__all__ = ['convert_released_checkpoint']
+__all__ = ['convert_released_checkpoint', 'vggish_extra_weights']
+
+#: why a released checkpoint without VGGish weights next to it is refused
+NO_VGGISH = ('pass --vggish FILE (torchvggish weights): the released checkpoint holds no '
+             'audio encoder, and tools/test.py runs no init_weights, so without them VGGish '
+             'would stay at random weights')
+
+
+def vggish_extra_weights(path: Optional[str]) -> tuple[dict, str]:
+    """``(extra, hint)`` for :func:`convert_released_checkpoint` when the released
+    checkpoint holds no VGGish (CATR, TPAVI): the torchvggish file's tensors as
+    ``audio_encoder.*`` (its PCA ``pproc.*`` left out), each with its source; with no file,
+    nothing and the hint that says to pass one."""
+    if not path:
+        return {}, NO_VGGISH
+    extra = {f'audio_encoder.{key}': (value, f'{path}: {key}')
+             for key, value in load_state_dict_file(path).items()
+             if not key.startswith('pproc.')}
+    return extra, ''
 
 
 def _meta_model(config: Union[str, Config]) -> torch.nn.Module:

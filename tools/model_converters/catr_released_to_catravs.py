@@ -16,16 +16,12 @@ import argparse
 import os.path as osp
 import sys
 
-from catravs.apis import convert_released_checkpoint
+from catravs.apis import convert_released_checkpoint, vggish_extra_weights
 from catravs.models.backbones.pretrained import load_state_dict_file
 from catravs.models.segmentors.catr_released_keys import CATR_RELEASED_KEYS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(REPO_ROOT, 'configs', 'catr', 'catr_pvt_s4.py')
-NO_VGGISH = ('pass --vggish FILE (torchvggish weights): the released checkpoint holds no '
-             'audio encoder, and tools/test.py runs no init_weights, so without them VGGish '
-             'would stay at random weights')
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -36,14 +32,10 @@ def main(argv: list[str] | None = None) -> int:
                         help='the config whose model DST must fit (default: catr_pvt_s4.py)')
     args = parser.parse_args(argv)
 
-    extra = {}
-    if args.vggish:
-        extra = {f'audio_encoder.{key}': (value, f'{args.vggish}: {key}')
-                 for key, value in load_state_dict_file(args.vggish).items()
-                 if not key.startswith('pproc.')}
+    extra, hint = vggish_extra_weights(args.vggish)
     return convert_released_checkpoint(
         load_state_dict_file(args.src), CATR_RELEASED_KEYS, args.config, args.dst, args.src,
-        extra=extra, hint='' if args.vggish else NO_VGGISH)
+        extra=extra, hint=hint)
 
 
 if __name__ == '__main__':

@@ -19,16 +19,12 @@ import argparse
 import os.path as osp
 import sys
 
-from catravs.apis import convert_released_checkpoint
+from catravs.apis import convert_released_checkpoint, vggish_extra_weights
 from catravs.models.backbones.pretrained import load_state_dict_file
 from catravs.models.segmentors.tpavi_released_keys import TPAVI_RELEASED_KEYS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLASSIFIER = 'output_conv.4.weight'  # [K, 32, 1, 1]: K = 1 (S4, MS3) or 71 (AVSS)
-NO_VGGISH = ('pass --vggish FILE (torchvggish weights): the released checkpoint holds no '
-             'audio encoder, and tools/test.py runs no init_weights, so without them VGGish '
-             'would stay at random weights')
-
 
 def default_config(state_dict: dict) -> str:
     """The leaf config that matches the released checkpoint's backbone and classes."""
@@ -48,14 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     released = load_state_dict_file(args.src)
-    extra = {}
-    if args.vggish:
-        extra = {f'audio_encoder.{key}': (value, f'{args.vggish}: {key}')
-                 for key, value in load_state_dict_file(args.vggish).items()
-                 if not key.startswith('pproc.')}
+    extra, hint = vggish_extra_weights(args.vggish)
     return convert_released_checkpoint(
         released, TPAVI_RELEASED_KEYS, args.config or default_config(released), args.dst,
-        args.src, extra=extra, hint='' if args.vggish else NO_VGGISH)
+        args.src, extra=extra, hint=hint)
 
 
 if __name__ == '__main__':
