@@ -123,7 +123,8 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
     """``model_cfg`` (a dict, changed in place) for the benchmark path.
 
     ``'reference'``: the released code's way of computing: ``attn_impl='reference'``
-    where CATR takes it, every ``with_cp`` and ``channels_last`` switched off. ``'ours'`` with
+    where CATR takes it, every ``with_cp``, ``recompute_mlp`` and ``channels_last`` switched
+    off. ``'ours'`` with
     ``with_cp``: activation checkpointing on in every part that takes it.
     """
     from catravs.analysis.complexity import strip_pretrained
@@ -137,6 +138,8 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
             continue
         if path == 'reference' and 'with_cp' in part:
             part['with_cp'] = False
+        if path == 'reference' and _accepts(part['type'], 'recompute_mlp'):
+            part['recompute_mlp'] = False
         elif path == 'ours' and with_cp and _accepts(part['type'], 'with_cp'):
             part['with_cp'] = True
     return model_cfg

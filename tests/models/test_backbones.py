@@ -115,7 +115,8 @@ def _outputs_and_grads(model: torch.nn.Module, x: torch.Tensor):
 
 
 @pytest.mark.parametrize('make', [
-    lambda cp: PVTv2Backbone(arch='b0', drop_path_rate=0.1, frozen_stages=0, with_cp=cp),
+    lambda cp: PVTv2Backbone(arch='b0', drop_path_rate=0.1, frozen_stages=0, with_cp=cp,
+                             recompute_mlp=False),
     lambda cp: ResNet50Backbone(frozen_stages=1, with_cp=cp),
 ], ids=['pvt_v2_b0', 'resnet50'])
 def test_with_cp_same_outputs_and_all_gradients(make, monkeypatch) -> None:
@@ -146,6 +147,63 @@ def test_with_cp_same_outputs_and_all_gradients(make, monkeypatch) -> None:
     ckpt.eval()
     ckpt(x)
     assert not calls
+
+
+def _hidden_bytes_kept(model: torch.nn.Module, x: torch.Tensor, widths: set[int]) -> int:
+    """Bytes of the activations autograd keeps for backward whose channel width is one of
+    the feed-forward layers' hidden widths (token-major ``[.., C]`` or channel-major ``[N,
+    C, H, W]``), counting each storage once and no parameter (nor a view of one)."""
+    storages: dict[int, int] = {}
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        if t.untyped_storage().data_ptr() not in params and (
+                t.shape[-1] in widths or (t.dim() == 4 and t.shape[1] in widths)):
+            storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        sum(o.sum() for o in model(x)).backward()
+    return sum(storages.values())
+
+
+def test_recompute_mlp_is_bit_identical_and_keeps_one_hidden_tensor() -> None:
+    """``recompute_mlp`` (the default) gives timm's outputs and gradients bit for bit with the
+    same state-dict keys; the backward pass keeps one hidden-width tensor per feed-forward
+    layer instead of three and reruns the depthwise convolution instead."""
+    torch.manual_seed(0)
+    plain = PVTv2Backbone(arch='b0', drop_path_rate=0.1, recompute_mlp=False).train()
+    lean = PVTv2Backbone(arch='b0', drop_path_rate=0.1).train()
+    assert list(lean.state_dict()) == list(plain.state_dict())
+    lean.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    outs_a, grads_a = _outputs_and_grads(plain, x)
+    outs_b, grads_b = _outputs_and_grads(lean, x)
+    assert all(torch.equal(a, b) for a, b in zip(outs_a, outs_b))
+    assert grads_a.keys() == grads_b.keys() and len(grads_a) > 100
+    assert all(torch.equal(grads_a[k], grads_b[k]) for k in grads_a), \
+        [k for k in grads_a if not torch.equal(grads_a[k], grads_b[k])]
+
+    blocks = [b for stage in plain.stages for b in stage.blocks]
+    widths = {b.mlp.fc1.out_features for b in blocks}  # b0: 256, 512, 640, 1024
+    hidden = sum(2 * (64 // s) ** 2 * b.mlp.fc1.out_features * 4  # N * H*W * width * 4 bytes
+                 for stage, s in zip(plain.stages, STRIDES) for b in stage.blocks)
+    kept_plain = _hidden_bytes_kept(plain, x, widths)
+    kept_lean = _hidden_bytes_kept(lean, x, widths)
+    assert kept_plain >= 3 * hidden  # conv input, GELU input, fc2 input
+    assert kept_lean <= kept_plain - 2 * hidden
+
+    runs = []
+    for block in (b for stage in lean.stages for b in stage.blocks):
+        block.mlp.dwconv.register_forward_hook(lambda *_: runs.append(1))
+    sum(o.sum() for o in lean(x)).backward()
+    assert len(runs) == 2 * len(blocks)  # forward, and again in backward
+    runs.clear()
+    with torch.no_grad():
+        lean(x)
+    lean.eval()
+    lean(x)
+    assert len(runs) == 2 * len(blocks)  # once per pass: nothing recomputed
 
 
 # ------------------------------------------------------------------ official files

@@ -192,6 +192,12 @@ def test_the_reference_path_runs_the_released_layout_and_attention() -> None:
         model_cfg = benchmarking.prepare_model_cfg(cfg.model.to_dict(), path)
         assert model_cfg['channels_last'] is want, path
         assert (model_cfg['attn_impl'] == 'reference') is (path == 'reference')
+    for method in ('catr', 'tpavi'):  # the PVT-v2 feed-forward recomputation: ours only
+        cfg = load_config(osp.join(REPO_ROOT, 'configs', method, f'{method}_pvt_s4.py'), None)
+        assert benchmarking.prepare_model_cfg(cfg.model.to_dict(), 'reference')[
+            'backbone']['recompute_mlp'] is False
+        assert 'recompute_mlp' not in benchmarking.prepare_model_cfg(
+            cfg.model.to_dict(), 'ours')['backbone']  # the backbone's default: on
 
 
 @pytest.mark.parametrize('method', ['catr', 'avsegformer', 'tpavi'])

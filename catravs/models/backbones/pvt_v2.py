@@ -13,6 +13,7 @@ from catravs.registry import MODELS
 
 from .base_visual_backbone import BaseVisualBackbone
 from .pretrained import PretrainedLoaderMixin, StateDict
+from .pvt_v2_mlp import RecomputingDepthwiseMlp
 
 __all__ = ['PVTv2Backbone', 'PVTv2B5Backbone', 'convert_pvt_v2_to_timm', 'PVT_V2_ARCHS']
 
@@ -84,6 +85,11 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
             (``torch.utils.checkpoint``, ``use_reentrant=False``; only when
             training with gradients): same outputs and gradients, the block's
             activations are recomputed in the backward pass instead of kept.
+        recompute_mlp: each feed-forward layer keeps one hidden-width tensor for the
+            backward pass instead of three and reruns its depthwise convolution and GELU
+            there (:class:`RecomputingDepthwiseMlp`): same outputs and gradients, bit for
+            bit; PVT-v2-b5 at 5 x 224 x 224 keeps about 0.55 GiB less. Off where
+            ``with_cp`` recomputes whole blocks anyway.
         init_cfg: ``dict(type='Pretrained', checkpoint='pvt_v2_b5.pth')`` loads a
             file of the original PVT repository (or a timm-named one).
     """
@@ -92,7 +98,8 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
     expected_unexpected_prefixes = ('head.',)
 
     def __init__(self, arch: str = 'b5', frozen_stages: int = -1, drop_path_rate: float = 0.1,
-                 with_cp: bool = False, init_cfg: dict | list[dict] | None = None) -> None:
+                 with_cp: bool = False, recompute_mlp: bool = True,
+                 init_cfg: dict | list[dict] | None = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if arch not in PVT_V2_ARCHS:
             raise KeyError(f'unknown PVT-v2 arch {arch!r}; known: {sorted(PVT_V2_ARCHS)}')
@@ -106,6 +113,10 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
         self.out_channels: tuple[int, ...] = PVT_V2_ARCHS[arch]
         self.frozen_stages = frozen_stages
         self.with_cp = with_cp
+        for stage in self.stages:
+            for block in stage.blocks:
+                block.mlp = RecomputingDepthwiseMlp.from_timm(
+                    block.mlp, recompute_mlp and not with_cp)
         self._freeze_stages()
 
     def convert_pretrained(self, state_dict: StateDict) -> StateDict:
@@ -157,6 +168,7 @@ class PVTv2B5Backbone(PVTv2Backbone):
     """
 
     def __init__(self, frozen_stages: int = -1, drop_path_rate: float = 0.1,
-                 with_cp: bool = False, init_cfg: dict | list[dict] | None = None) -> None:
+                 with_cp: bool = False, recompute_mlp: bool = True,
+                 init_cfg: dict | list[dict] | None = None) -> None:
         super().__init__(arch='b5', frozen_stages=frozen_stages, drop_path_rate=drop_path_rate,
-                         with_cp=with_cp, init_cfg=init_cfg)
+                         with_cp=with_cp, recompute_mlp=recompute_mlp, init_cfg=init_cfg)
