@@ -12,7 +12,7 @@ from .positional_encoding import frame_position_embedding, sine_position_embeddi
 from .transformer_layers import FFN, MLP, AttentionLayer, DecoderLayer, EncoderLayer
 
 __all__ = ['ATTENTION_IMPLS', 'AttentionImpl', 'MultiheadAttention', 'checkpointed',
-           'recompute_cheap_ops', 'set_attention_impl', 'set_reference_impl', 'frame_position_embedding',
-           'sine_position_embedding', 'FFN',
+           'recompute_cheap_ops', 'set_attention_impl', 'set_reference_impl',
+           'frame_position_embedding', 'sine_position_embedding', 'FFN',
            'MLP', 'AttentionLayer', 'DecoderLayer', 'EncoderLayer', 'DeformableEncoderLayer',
            'MSDeformAttn', 'ms_deform_attn']
