@@ -153,11 +153,12 @@ class TPAVI(BaseAVSegmentor):
         pad_shape = tuple(frames.shape[-2:])
         scores, labels, weights = [], [], []
         start = 0
+        weight_dtype = torch.promote_types(logits.dtype, torch.float32)  # float64 stays
         for sample, idx in zip(data_samples, kept):
             scores.append(to_label_size(logits[start:start + len(idx)], sample, pad_shape))
             start += len(idx)
             labels.append(sample.gt_masks[idx].to(logits.device))
-            weights.append(sample.annotated[idx].to(logits.device).float())
+            weights.append(sample.annotated[idx].to(logits.device, weight_dtype))
         sizes = {tuple(x.shape[-2:]) for x in labels}
         if len(sizes) > 1:
             raise ValueError(f'TPAVI.loss needs one label size per batch, got {sorted(sizes)}')
