@@ -33,6 +33,11 @@ def recompute_cheap_ops(fn, *args: Tensor, enabled: bool = True) -> Tensor:
     """
     if not (enabled and torch.is_grad_enabled()):
         return fn(*args)
-    from torch.utils.checkpoint import checkpoint, create_selective_checkpoint_contexts
-    return checkpoint(fn, *args, use_reentrant=False,
-                      context_fn=lambda: create_selective_checkpoint_contexts(list(_MATMUL_OPS)))
+    return torch.utils.checkpoint.checkpoint(fn, *args, use_reentrant=False,
+                                             context_fn=_keep_matmul_outputs)
+
+
+def _keep_matmul_outputs():
+    """The selective-checkpoint contexts of :func:`recompute_cheap_ops` (a module-level
+    function: ``torch.compile`` traces ``context_fn`` only when it is one, or a partial)."""
+    return torch.utils.checkpoint.create_selective_checkpoint_contexts(list(_MATMUL_OPS))
