@@ -28,6 +28,10 @@ from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 from tests.conftest import REPO_ROOT
 
+#: full-size passes of the released models: one worker runs them one after another (the
+#: cores' vector units are shared, so two at once take longer than one after the other)
+pytestmark = pytest.mark.xdist_group('full_size_parity')
+
 FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'avsegformer_released')
 #: fixture config -> (base config, model overrides)
 CASES = {

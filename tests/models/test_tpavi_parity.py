@@ -31,6 +31,10 @@ from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
 from tests.conftest import REPO_ROOT
 
+#: full-size passes of the released models: one worker runs them one after another (the
+#: cores' vector units are shared, so two at once take longer than one after the other)
+pytestmark = pytest.mark.xdist_group('full_size_parity')
+
 FIXTURE = osp.join(REPO_ROOT, 'tests', 'fixtures', 'tpavi_released')
 CASES = ('s4_pvt', 's4_r50', 'ms3_pvt', 'ms3_r50', 'avss_pvt', 'avss_r50')
 LOSS_RTOL, GRAD_RTOL, LOGIT_ATOL = 1e-4, 1e-3, 1e-4
@@ -130,12 +134,14 @@ def rel(a, b) -> float:
     return abs(a - float(b)) / abs(float(b))
 
 
-def run_loss(model, batch, samples, dropped: dict, ref: dict, head_out: list) -> dict:
-    """Loss terms, total and gradient norms against ``ref`` (a fixture pass); returns the
-    largest relative differences."""
+def run_loss(model, batch, samples, dropped: dict, ref: dict, head_out: list,
+             backward: bool = True) -> dict:
+    """Loss terms, total and (``backward``) gradient norms against ``ref`` (a fixture
+    pass); returns the largest relative differences."""
     model.zero_grad()
     head_out.clear()
-    losses = model.loss(batch, samples)
+    with torch.set_grad_enabled(backward):
+        losses = model.loss(batch, samples)
     terms = ref['loss_terms']
     worst = dict(loss=rel(losses['loss_seg'], terms['iou_loss']))
     if 'sa_loss' in terms and ref['loss_dict']['lambda_1']:
@@ -145,6 +151,8 @@ def run_loss(model, batch, samples, dropped: dict, ref: dict, head_out: list) ->
     total, _ = model.parse_losses(losses)
     worst['total'] = rel(total, ref['loss'])
     assert max(worst.values()) < LOSS_RTOL, worst
+    if not backward:
+        return worst
     total.backward()
     params = dict(model.named_parameters())
     worst['grad'], compared = 0.0, 0
@@ -351,7 +359,10 @@ def _full_case(case: str, flags: str = 'v2', impl: str = 'fast', train: bool = T
     batch, samples = make_batch(case, inputs)
     record, handles = record_forward(model)
     model.impl = 'reference'
-    worst = dict(eval=run_loss(model, batch, samples, dropped, ref, capture_head(model)))
+    # a padded clip with a train-mode pass: its gradients are checked there (float64)
+    eval_grads = flags == 'v2' or not train
+    worst = dict(eval=run_loss(model, batch, samples, dropped, ref, capture_head(model),
+                               backward=eval_grads))
     model.impl = 'fast'
     for handle in handles:
         handle.remove()
@@ -393,11 +404,12 @@ def test_released_parity(case):
     ('avss_r50', 'v1m'), ('avss_r50', 'v1s')])
 def test_released_parity_padded_avss(case, flags):
     """Padded AVSS clips in eval mode: padded frames' logits exactly 0, the released
-    metrics, losses and gradients. Then (two of the four cases: each flag pattern, each
-    backbone's channels) the train-mode pass, with the model in float64: TPAVI's BatchNorm
-    takes batch statistics over the real half and the padded half, whose features are one
-    constant per channel, a cancelling sum whose float32 value depends on how the process
-    set up its thread pool (real frames' logits 1.8e-5 off the released ones with one thread
+    metrics and losses, and gradients where no train-mode pass follows. Then (two of the four
+    cases: each flag pattern, each backbone's channels) the train-mode pass, its losses,
+    gradients, decoded logits and running statistics, with the model in float64: TPAVI's
+    BatchNorm takes batch statistics over the real half and the padded half, whose features
+    are one constant per channel, a cancelling sum whose float32 value depends on how the
+    process set up its thread pool (real frames' logits 1.8e-5 off the released ones with one thread
     set before the first convolution of the process, 3.4e-4 set after it, as in a
     pytest-xdist worker). In float64 the model's own rounding is gone and what is left is
     the released float32 run's: on all four cases, logits within 6.2e-6 of the released ones,

@@ -178,6 +178,7 @@ def test_compare_reference_with_the_released_code(tmp_path) -> None:
                         lines[-1]), lines[-1]
     for path in ('released', 'reference', 'ours'):
         assert any(line.startswith(f'| {path} ') for line in lines), path
+    assert _row(out, 'reference')[2] == _row(out, 'ours')[2] == 'float32'
     released = json.load(open(tmp_path / 'r.json'))['result']['released']
     assert released['shape'] == [2, 32, 32] and len(released['losses']) == 2
     assert released['losses'][0] != released['losses'][1]
@@ -344,15 +345,32 @@ def _row(out: str, path: str) -> list[str]:
 
 
 def test_compare_reference_at_the_same_precision(tmp_path) -> None:
-    """``--amp``: both paths under bfloat16 autocast (the CPU's); ``--reference-fp32``: the
-    reference in float32, ours still under autocast. The table's precision column says so."""
+    """``--amp``: both paths under bfloat16 autocast (the CPU's), and the table's precision
+    column says so."""
     out = run_tool(*SMALL, '--compare-reference', '--amp', '--json-out', str(tmp_path / 'a.json'))
     assert _row(out, 'reference')[2] == 'bfloat16 autocast', out
     assert _row(out, 'ours')[2] == 'bfloat16 autocast', out
     result = json.load(open(tmp_path / 'a.json'))['result']
     assert result['reference']['amp'] and result['reference']['amp_dtype'] == 'bfloat16'
-    out = run_tool(*SMALL, '--compare-reference', '--amp', '--reference-fp32')
-    assert _row(out, 'reference')[2] == 'float32' and _row(out, 'ours')[2] == 'bfloat16 autocast'
+
+
+def test_reference_fp32_starts_the_reference_worker_without_amp(monkeypatch) -> None:
+    """``--amp --reference-fp32``: the reference worker is started without ``--amp`` (a
+    worker without it measures in float32: ``test_compare_reference_with_the_released_code``'s
+    rows), ours with it."""
+    from catravs.analysis import bench_compare
+    started = {}
+
+    def record(runs_of, *args):
+        started.update(runs_of)
+        raise SystemExit('recorded')
+
+    monkeypatch.setattr(bench_compare, 'compare_paths', record)
+    for flags, reference_amp in (([], True), (['--reference-fp32'], False)):
+        with pytest.raises(SystemExit, match='recorded'):
+            run_tool(*SMALL, '--compare-reference', '--amp', *flags)
+        assert '--amp' in started['ours'][1]
+        assert ('--amp' in started['reference'][1]) is reference_amp, flags
 
 
 def test_reference_amp_is_autocast_without_grad_scaler() -> None:

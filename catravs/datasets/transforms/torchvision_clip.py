@@ -17,8 +17,6 @@ from typing import Any
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from torchvision import tv_tensors
-from torchvision.transforms import v2
 
 from catravs.registry import TRANSFORMS
 
@@ -26,15 +24,15 @@ from .loading import IGNORE_INDEX
 
 __all__ = ['ClipTorchvision']
 
-_TV_TYPES = dict(Image=tv_tensors.Image, Mask=tv_tensors.Mask)
 
-
-def _build(cfg: dict) -> v2.Transform:
+def _build(cfg: dict) -> Any:
     """One v2 transform from ``dict(type='RandomAffine', ...)``.
 
     ``interpolation`` may be a name (``'nearest'``, ``'bilinear'``); ``fill`` may be a
     dict keyed by ``'Image'`` / ``'Mask'`` (a fill per input type, as v2 takes it).
     """
+    from torchvision import tv_tensors  # here: importing torchvision takes 0.6 s
+    from torchvision.transforms import v2
     cfg = dict(cfg)
     name = cfg.pop('type', None)
     cls = getattr(v2, str(name), None)
@@ -44,7 +42,8 @@ def _build(cfg: dict) -> v2.Transform:
     if isinstance(cfg.get('interpolation'), str):
         cfg['interpolation'] = v2.InterpolationMode[cfg['interpolation'].upper()]
     if isinstance(cfg.get('fill'), dict):
-        cfg['fill'] = {_TV_TYPES[k] if isinstance(k, str) else k: v
+        types = dict(Image=tv_tensors.Image, Mask=tv_tensors.Mask)
+        cfg['fill'] = {types[k] if isinstance(k, str) else k: v
                        for k, v in cfg['fill'].items()}
     return cls(**cfg)
 
@@ -70,10 +69,12 @@ class ClipTorchvision(BaseTransform):
     """
 
     def __init__(self, transforms: Sequence[dict]) -> None:
+        from torchvision.transforms import v2
         self.transform_cfgs = [dict(t) for t in transforms]
         self.pipeline = v2.Compose([_build(t) for t in self.transform_cfgs])
 
     def transform(self, results: dict) -> dict:
+        from torchvision import tv_tensors
         frames = np.stack(results['frames'])[..., ::-1]                  # BGR -> RGB
         inputs: list[Any] = [tv_tensors.Image(
             torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2))]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 
-import timm
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -105,6 +104,7 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
             raise KeyError(f'unknown PVT-v2 arch {arch!r}; known: {sorted(PVT_V2_ARCHS)}')
         if not -1 <= frozen_stages <= 4:
             raise ValueError(f'frozen_stages must be in [-1, 4], got {frozen_stages}')
+        import timm  # here: importing timm (and torchvision) takes about 1 s
         net = timm.create_model(f'pvt_v2_{arch}', pretrained=False, num_classes=0,
                                 drop_path_rate=drop_path_rate)
         self.patch_embed: nn.Module = net.patch_embed
@@ -115,7 +115,7 @@ class PVTv2Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
         self.with_cp = with_cp
         for stage in self.stages:
             for block in stage.blocks:
-                block.mlp = RecomputingDepthwiseMlp.from_timm(
+                block.mlp = RecomputingDepthwiseMlp(
                     block.mlp, recompute_mlp and not with_cp)
         self._freeze_stages()
 

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import torch.nn as nn
-from timm.models.pvt_v2 import MlpWithDepthwiseConv
 from torch import Tensor
 
 from catravs.models.utils.activation_checkpoint import recompute_cheap_ops
 
 
-class RecomputingDepthwiseMlp(MlpWithDepthwiseConv):
-    """timm's ``MlpWithDepthwiseConv`` (``fc1 -> depthwise 3x3 -> GELU -> fc2``) that
-    keeps one hidden-width tensor for the backward pass instead of three.
+class RecomputingDepthwiseMlp(nn.Module):
+    """timm's PVT-v2 ``MlpWithDepthwiseConv`` (``fc1 -> depthwise 3x3 -> GELU -> fc2``),
+    its submodules taken over, keeping one hidden-width tensor for the backward pass
+    instead of three.
 
     ``forward(x: Tensor[N, H*W, C], feat_size=(H, W)) -> Tensor[N, H*W, C]``, hidden
     width ``r*C`` (PVT-v2: r = 8, 8, 4, 4 by stage). Without recomputation the backward pass
@@ -22,18 +22,13 @@ class RecomputingDepthwiseMlp(MlpWithDepthwiseConv):
     parameter names are those of timm's layer.
     """
 
-    recompute: bool = True
-
-    @classmethod
-    def from_timm(cls, mlp: MlpWithDepthwiseConv, recompute: bool = True
-                  ) -> RecomputingDepthwiseMlp:
-        """The same submodules (and so the same state-dict keys) in this class."""
-        new = cls.__new__(cls)
-        nn.Module.__init__(new)
+    def __init__(self, mlp: nn.Module, recompute: bool = True) -> None:
+        """``mlp``: timm's layer; its submodules (``fc1``, ``relu``, ``dwconv``, ``act``,
+        ``fc2``, ``drop``) become this module's, so the state-dict keys stay timm's."""
+        super().__init__()
         for name, child in mlp.named_children():
-            new.add_module(name, child)
-        new.recompute = recompute
-        return new
+            self.add_module(name, child)
+        self.recompute = recompute
 
     def forward(self, x: Tensor, feat_size: list[int]) -> Tensor:
         x = self.fc1(x)

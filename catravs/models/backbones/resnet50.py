@@ -1,7 +1,6 @@
 """ResNet-50 visual backbone (timm's implementation, torchvision key naming)."""
 from __future__ import annotations
 
-import timm
 import torch.nn as nn
 from torch import Tensor
 
@@ -54,6 +53,7 @@ class ResNet50Backbone(PretrainedLoaderMixin, BaseVisualBackbone):
         super().__init__(init_cfg=init_cfg)
         if not -1 <= frozen_stages <= 4:
             raise ValueError(f'frozen_stages must be in [-1, 4], got {frozen_stages}')
+        import timm  # here: importing timm (and torchvision) takes about 1 s
         net = timm.create_model('resnet50', pretrained=False, num_classes=0,
                                 drop_path_rate=drop_path_rate)
         self.conv1, self.bn1, self.act1, self.maxpool = net.conv1, net.bn1, net.act1, net.maxpool

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from torch import Tensor
-from torchvision.ops import sigmoid_focal_loss as focal_loss_map
 
 from catravs.registry import MODELS
 
@@ -19,6 +18,7 @@ def sigmoid_focal_loss(logits: Tensor, targets: Tensor, valid: Tensor, alpha: fl
     Returns:
         ``Tensor[M]``.
     """
+    from torchvision.ops import sigmoid_focal_loss as focal_loss_map  # 0.6 s to import
     loss = focal_loss_map(logits, targets, alpha, gamma, reduction='none')
     valid = valid.to(loss.dtype)
     return (loss * valid).sum(-1) / valid.sum(-1).clamp(min=1)
