@@ -251,15 +251,27 @@ def test_benchmark_reference_path_runs_the_reference_block(path, monkeypatch):
     assert calls[want] > 0 and calls['reference' if want == 'fast' else 'fast'] == 0
 
 
-def test_benchmark_compare_reference_cli(tmp_path):
-    """benchmark.py --compare-reference on the tiny TPAVI: both paths measured in processes
-    of their own, the summary line last."""
+def test_benchmark_compare_reference_cli(tmp_path, monkeypatch):
+    """benchmark.py --compare-reference on the tiny TPAVI: both paths measured, the summary
+    line last. The workers run in this process (``tests/tools/test_benchmark.py`` starts
+    them as the processes of their own that they are)."""
     import importlib.util
     import re
+
+    from catravs.analysis import bench_compare
     spec = importlib.util.spec_from_file_location(
         '_tool_benchmark', osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    paths = []
+
+    def worker_in_process(tool_path, argv, *args, **kwargs):
+        out = str(tmp_path / f'worker{len(paths)}.json')
+        paths.append(argv[argv.index('--path') + 1])
+        tool.main([*argv, '--worker-out', out])
+        return json.load(open(out))
+
+    monkeypatch.setattr(bench_compare, 'run_worker', worker_in_process)
     threads = torch.get_num_threads()
     try:
         out = tool.main([CONFIG, '--shape', '5', '32', '32', '--steps', '1', '--warmup', '0',
@@ -270,4 +282,5 @@ def test_benchmark_compare_reference_cli(tmp_path):
     lines = out.strip().splitlines()
     assert re.fullmatch(r'speedup [0-9.]+x memory [0-9.]+x', lines[-1]), lines[-1]
     result = json.load(open(tmp_path / 'r.json'))['result']
-    assert set(result) >= {'reference', 'ours'}
+    assert set(result) >= {'reference', 'ours'} and paths == ['reference', 'ours']
+    assert [result[p]['path'] for p in paths] == paths
