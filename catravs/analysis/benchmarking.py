@@ -123,9 +123,9 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
     """``model_cfg`` (a dict, changed in place) for the benchmark path.
 
     ``'reference'``: the released code's way of computing: ``attn_impl='reference'``
-    where CATR takes it, every ``with_cp``, ``recompute_mlp`` and ``channels_last`` switched
-    off. ``'ours'`` with
-    ``with_cp``: activation checkpointing on in every part that takes it.
+    where CATR takes it, every ``with_cp``, ``recompute_mlp`` and ``channels_last``
+    switched off. ``'ours'`` with ``with_cp``: activation checkpointing on in every part
+    that takes it.
     """
     from catravs.analysis.complexity import strip_pretrained
     model_cfg.update(strip_pretrained(model_cfg))
@@ -136,11 +136,12 @@ def prepare_model_cfg(model_cfg: dict, path: ComputePath = 'ours', with_cp: bool
     for part in model_cfg.values():
         if not isinstance(part, dict) or 'type' not in part:
             continue
-        if path == 'reference' and 'with_cp' in part:
-            part['with_cp'] = False
-        if path == 'reference' and _accepts(part['type'], 'recompute_mlp'):
-            part['recompute_mlp'] = False
-        elif path == 'ours' and with_cp and _accepts(part['type'], 'with_cp'):
+        if path == 'reference':
+            if 'with_cp' in part:
+                part['with_cp'] = False
+            if _accepts(part['type'], 'recompute_mlp'):
+                part['recompute_mlp'] = False
+        elif with_cp and _accepts(part['type'], 'with_cp'):
             part['with_cp'] = True
     return model_cfg
 
