@@ -5,6 +5,7 @@ import copy
 import os
 import os.path as osp
 import tempfile
+from collections.abc import Callable
 
 import mmengine.config  # noqa: F401  (see below)
 import pytest
@@ -93,6 +94,30 @@ def tiny_catr_cfg(d_model: int = 32, **overrides) -> dict:
             loss_bce=dict(type='MaskBCELoss', loss_weight=4.0)))
     cfg.update(copy.deepcopy(overrides))
     return cfg
+
+
+def _detached(x):
+    if torch.is_tensor(x):
+        return x.detach()
+    if isinstance(x, (list, tuple)):
+        return type(x)(_detached(v) for v in x)
+    return x
+
+
+def record_method_outputs(obj, name: str) -> tuple[dict, Callable[[], None]]:
+    """Wraps ``obj.<name>`` (on the instance) so that each call's return value is kept,
+    detached (inside tuples and lists too), under ``record['outputs']``. -> ``(record,
+    restore)``; ``restore()`` takes the wrapper away (the class's method again)."""
+    record: dict = {}
+    method = getattr(obj, name)
+
+    def recording(*args, **kwargs):
+        out = method(*args, **kwargs)
+        record['outputs'] = _detached(out)
+        return out
+
+    setattr(obj, name, recording)
+    return record, lambda: delattr(obj, name)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from catravs.models.segmentors.avsegformer_released_keys import (
 )
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, record_method_outputs
 
 #: full-size passes of the released models: one worker runs them one after another (the
 #: cores' vector units are shared, so two at once take longer than one after the other)
@@ -116,21 +116,6 @@ def grid(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return x[..., idx, :][..., idx]
 
 
-def record_forward(model) -> dict:
-    """Keeps, detached, the ``(logits, mask_feature)`` of the model's next ``_forward``
-    (which ``loss`` and ``mode='tensor'`` both call) under ``'outputs'``."""
-    record: dict = {}
-    forward = model._forward
-
-    def recording_forward(*args, **kwargs):
-        logits, mask_feature = forward(*args, **kwargs)
-        record['outputs'] = (logits.detach(), mask_feature.detach())
-        return logits, mask_feature
-
-    model._forward = recording_forward
-    return record
-
-
 def check_losses_and_gradients(model, batch, samples, ref: dict, dropped: dict) -> dict:
     """Loss terms (1e-5 relative) and gradient norms (1e-3 relative) against ``ref``;
     returns the largest differences."""
@@ -193,7 +178,7 @@ def test_outputs_losses_and_gradients_match_the_released_code(config):
     ref = torch.load(osp.join(FIXTURE, f'outputs_{config}_seed0.pt'), weights_only=True)
     model, inputs, dropped = build_model(config, seed=0)
     batch, samples = make_batch(config, inputs)
-    record = record_forward(model)
+    record, _ = record_method_outputs(model, '_forward')  # (logits, mask_feature)
     worst = check_losses_and_gradients(model, batch, samples, ref, dropped)
     logits, mask_feature = record['outputs']
     assert list(logits.shape) == list(ref['pred_mask_shape'])
@@ -220,7 +205,7 @@ def test_padded_avss_clip_matches_the_released_code():
     ref = torch.load(osp.join(FIXTURE, 'outputs_avss_pvt_seed0.pt'), weights_only=True)['v1m']
     model, inputs, dropped = build_model('avss_pvt', seed=0, flags='v1m')
     batch, samples = make_batch('avss_pvt', inputs)
-    record = record_forward(model)
+    record, _ = record_method_outputs(model, '_forward')  # (logits, mask_feature)
     worst = check_losses_and_gradients(model, batch, samples, ref, dropped)
     logits, mask_feature = record['outputs']
     assert logits.shape[0] == 10

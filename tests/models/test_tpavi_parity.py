@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os.path as osp
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -29,7 +30,7 @@ from catravs.models.segmentors.tpavi_released_keys import (
 )
 from catravs.registry import MODELS
 from catravs.structures import AVSDataSample
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, record_method_outputs
 
 #: full-size passes of the released models: one worker runs them one after another (the
 #: cores' vector units are shared, so two at once take longer than one after the other)
@@ -185,12 +186,13 @@ def capture_head(model) -> list:
     return out
 
 
-def record_forward(model) -> tuple[dict, list]:
+def record_forward(model) -> tuple[dict, Callable[[], None]]:
     """Keeps, detached, what the model's next forward computes: ``'outputs'`` (logits,
     v_maps, audio_keys, from ``_forward``, which ``loss`` and ``mode='tensor'`` both call)
     and ``'stats'`` (per-sample mean and RMS of each neck level, fusion block and head
-    step). -> (record, handles: call ``.remove()`` on each to stop recording)."""
-    record: dict = dict(stats={})
+    step). -> (record, stop: call it to stop recording)."""
+    record, restore = record_method_outputs(model, '_forward')
+    record['stats'] = {}
 
     def stats_hook(name):
         def hook(module, args, output):
@@ -204,22 +206,13 @@ def record_forward(model) -> tuple[dict, list]:
         handles.append(model.neck.levels[i].register_forward_hook(stats_hook(f'conv{i + 1}')))
         handles.append(model.fusions[str(i)].register_forward_hook(stats_hook(f'tpavi_b{i + 1}')))
         handles.append(model.head.steps[i].register_forward_hook(stats_hook(f'path{i + 1}')))
-    forward = model._forward
 
-    def recording_forward(*args, **kwargs):
-        logits, v_maps, audio_keys = forward(*args, **kwargs)
-        record['outputs'] = (logits.detach(), [v.detach() for v in v_maps],
-                             [None if k is None else k.detach() for k in audio_keys])
-        return logits, v_maps, audio_keys
+    def stop() -> None:
+        for handle in handles:
+            handle.remove()
+        restore()
 
-    model._forward = recording_forward
-
-    class _Restore:
-        def remove(self):
-            del model._forward  # the class's method again
-
-    handles.append(_Restore())
-    return record, handles
+    return record, stop
 
 
 def check_eval_outputs(case: str, record: dict, ref: dict) -> float:
@@ -248,12 +241,11 @@ def check_eval_outputs(case: str, record: dict, ref: dict) -> float:
 
 def check_eval_forward(case: str, model, batch, samples, ref: dict) -> float:
     """One no-grad ``mode='tensor'`` forward, checked by :func:`check_eval_outputs`."""
-    record, handles = record_forward(model)
+    record, stop = record_forward(model)
     valid = torch.tensor([samples[0].metainfo['valid_frames']], dtype=torch.float32)
     with torch.no_grad():
         model(dict(batch, valid_frames=valid), mode='tensor')
-    for handle in handles:
-        handle.remove()
+    stop()
     return check_eval_outputs(case, record, ref)
 
 
@@ -282,8 +274,7 @@ def check_metrics(case: str, logits: torch.Tensor, ref: dict, inputs: dict) -> N
         torch.testing.assert_close(f_sum, ref['fscore_pc'].double(), atol=1e-5, rtol=0)
 
 
-def check_train_mode(model, batch, samples, converted: dict, dropped: dict, ref: dict,
-                     ) -> dict:
+def check_train_mode(model, batch, samples, converted: dict, dropped: dict, ref: dict) -> dict:
     """One train-mode loss and backward (BatchNorm on batch statistics) from freshly loaded
     running statistics: loss, gradients, sampled logits, running statistics after."""
     model.load_state_dict(converted, strict=False)
@@ -357,15 +348,14 @@ def _full_case(case: str, flags: str = 'v2', impl: str = 'fast', train: bool = T
     model, inputs, converted, dropped = build_model(case, flags=flags, impl=impl)
     assert model.impl == 'fast'  # the configs' default
     batch, samples = make_batch(case, inputs)
-    record, handles = record_forward(model)
+    record, stop = record_forward(model)
     model.impl = 'reference'
     # a padded clip with a train-mode pass: its gradients are checked there (float64)
     eval_grads = flags == 'v2' or not train
     worst = dict(eval=run_loss(model, batch, samples, dropped, ref, capture_head(model),
                                backward=eval_grads))
     model.impl = 'fast'
-    for handle in handles:
-        handle.remove()
+    stop()
     if flags == 'v2':
         worst['logit'] = check_eval_outputs(case, record, ref)
     else:  # padded frames: logits exactly 0
