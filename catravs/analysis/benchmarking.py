@@ -36,6 +36,7 @@ import torch.nn as nn
 
 from catravs.registry import DATASETS, SCOPE
 from catravs.structures import IGNORE_INDEX
+from catravs.utils.host_memory import large_tensors_on_huge_pages
 from catravs.utils.segmentation_task import num_output_classes, segmentation_task
 from catravs.utils.vggish_params import VGGISH_EXAMPLE_SHAPE
 
@@ -50,7 +51,9 @@ __all__ = ['machine_info', 'peak_memory_bytes', 'synthetic_batch', 'prepare_mode
 
 
 def machine_info(device: str = 'cpu') -> dict[str, str]:
-    """CPU model and cores, GPU name (CUDA), torch version and threads."""
+    """CPU model and cores, GPU name (CUDA), torch version, threads, and whether large
+    host tensors go on transparent huge pages (``THP_MEM_ALLOC_ENABLE``, as the process
+    runs: :func:`~catravs.utils.host_memory.large_tensors_on_huge_pages`)."""
     cpu = platform.processor() or 'unknown CPU'
     try:
         with open('/proc/cpuinfo') as f:
@@ -58,7 +61,9 @@ def machine_info(device: str = 'cpu') -> dict[str, str]:
     except (OSError, StopIteration):
         pass
     info = dict(cpu=f'{cpu}, {os.cpu_count()} cores', torch=torch.__version__,
-                threads=str(torch.get_num_threads()))
+                threads=str(torch.get_num_threads()),
+                thp_mem_alloc={True: 'on', False: 'off', None: 'unknown'}[
+                    large_tensors_on_huge_pages()])
     if device.startswith('cuda') and torch.cuda.is_available():
         info['gpu'] = torch.cuda.get_device_name(torch.device(device))
     return info

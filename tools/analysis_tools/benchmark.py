@@ -30,7 +30,12 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+# As tools/train.py: tensors of 2 MiB and more on transparent huge pages, set before torch
+# is imported. The workers inherit it, the released code's included, so every path runs
+# under the same allocator; the header's thp_mem_alloc line says which.
+os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
+
+from mmengine.config import Config, DictAction  # noqa: E402
 
 GiB = 1024 ** 3
 

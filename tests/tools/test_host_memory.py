@@ -1,0 +1,72 @@
+"""``tools/train.py`` and ``tools/analysis_tools/benchmark.py`` start torch with large host
+tensors on transparent huge pages (``THP_MEM_ALLOC_ENABLE``), unless the environment says
+``0``; :func:`catravs.utils.host_memory.advised_huge_pages` reads ``smaps`` right.
+
+The tools are run in fresh interpreters (the variable only counts before torch's first
+allocation) and the probe is what the kernel reports for a fresh 2 MiB tensor: the ``hg``
+flag of its mapping.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from catravs.utils.host_memory import advised_huge_pages
+from tests.conftest import REPO_ROOT
+
+PROBE = ('import runpy, sys\n'
+         "runpy.run_path(sys.argv[1], run_name='catravs_probe')\n"
+         'from catravs.utils.host_memory import large_tensors_on_huge_pages\n'
+         'print(large_tensors_on_huge_pages())\n')
+needs_thp = pytest.mark.skipif(not osp.exists('/sys/kernel/mm/transparent_hugepage/enabled'),
+                               reason='the kernel has no transparent huge pages')
+
+
+def probe_tool(tool: str, thp_env: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if k != 'THP_MEM_ALLOC_ENABLE'}
+    if thp_env is not None:
+        env['THP_MEM_ALLOC_ENABLE'] = thp_env
+    proc = subprocess.run([sys.executable, '-c', PROBE, osp.join(REPO_ROOT, tool)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@needs_thp
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/analysis_tools/benchmark.py'])
+def test_tools_put_large_tensors_on_huge_pages(tool):
+    assert probe_tool(tool, None) == 'True'
+
+
+@needs_thp
+def test_environment_zero_keeps_huge_pages_off():
+    assert probe_tool('tools/train.py', '0') == 'False'
+
+
+SMAPS = """\
+55d000000000-55d000200000 rw-p 00000000 00:00 0                          [heap]
+Size:               2048 kB
+VmFlags: rd wr mr mw me ac sd
+7f0000000000-7f0000400000 rw-p 00000000 00:00 0
+Size:               4096 kB
+AnonHugePages:      4096 kB
+VmFlags: rd wr mr mw me ac sd hg
+7f0000400000-7f0000401000 r--p 00000000 08:01 123    /usr/lib/libhg.so
+VmFlags: rd mr mw me sd
+"""
+
+
+def test_advised_huge_pages_reads_the_mapping_that_holds_the_address(tmp_path):
+    smaps = tmp_path / 'smaps'
+    smaps.write_text(SMAPS)
+    assert advised_huge_pages(0x55d000000000 + 100, str(smaps)) is False
+    assert advised_huge_pages(0x7f0000000000, str(smaps)) is True
+    assert advised_huge_pages(0x7f00003fffff, str(smaps)) is True
+    # the end is exclusive; a file-backed mapping whose path holds "hg" is not advised
+    assert advised_huge_pages(0x7f0000400000, str(smaps)) is False
+    assert advised_huge_pages(0x1000, str(smaps)) is None
+    assert advised_huge_pages(0x1000, str(tmp_path / 'missing')) is None
