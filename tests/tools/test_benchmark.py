@@ -164,11 +164,14 @@ def IouSemanticAwareLoss(pred_masks, first_gt_mask, a_fea_list, v_map_list, lamb
 FAKE_RELEASED = {'catr': FAKE_RELEASED_CATR, 'tpavi': FAKE_RELEASED_TPAVI}
 
 
-def test_compare_reference_with_the_released_code(tmp_path) -> None:
+def test_compare_reference_with_the_released_code(tmp_path, monkeypatch) -> None:
     """Three fresh processes (released code, reference path, ours); the released one is a
     miniature of the released code's interface that calls ``.cuda()`` and a pretrained
-    loader, as the released code does; its loss moves from step to step (Adam steps)."""
+    loader, as the released code does; its loss moves from step to step (Adam steps).
+    Ours runs with large tensors on huge pages, as ``tools/train.py`` does; the other two in
+    the caller's environment (here: without)."""
     write_fake_released(tmp_path / 'CATR')
+    monkeypatch.delenv('THP_MEM_ALLOC_ENABLE', raising=False)
     out = run_tool(*SMALL, '--compare-reference', '--mem-limit-gb', '16',
                    '--released-root', str(tmp_path / 'CATR'),
                    '--json-out', str(tmp_path / 'r.json'))
@@ -179,7 +182,13 @@ def test_compare_reference_with_the_released_code(tmp_path) -> None:
     for path in ('released', 'reference', 'ours'):
         assert any(line.startswith(f'| {path} ') for line in lines), path
     assert _row(out, 'reference')[2] == _row(out, 'ours')[2] == 'float32'
-    released = json.load(open(tmp_path / 'r.json'))['result']['released']
+    result = json.load(open(tmp_path / 'r.json'))['result']
+    if osp.exists('/sys/kernel/mm/transparent_hugepage/enabled'):
+        assert {path: result[path]['machine']['thp_mem_alloc'] for path in result} == dict(
+            released='off', reference='off', ours='on')
+        assert [('huge pages' in _row(out, path)[-1]) for path in result] == [
+            path == 'ours' for path in result]
+    released = result['released']
     assert released['shape'] == [2, 32, 32] and len(released['losses']) == 2
     assert released['losses'][0] != released['losses'][1]
     with pytest.raises(SystemExit, match='one clip'):

@@ -1,6 +1,7 @@
-"""``tools/train.py`` and ``tools/analysis_tools/benchmark.py`` start torch with large host
-tensors on transparent huge pages (``THP_MEM_ALLOC_ENABLE``), unless the environment says
-``0``; :func:`catravs.utils.host_memory.advised_huge_pages` reads ``smaps`` right.
+"""``tools/train.py`` and ``tools/analysis_tools/benchmark.py`` (catravs' path) start torch with
+large host tensors on transparent huge pages (``THP_MEM_ALLOC_ENABLE``), unless the
+environment says ``0``; :func:`catravs.utils.host_memory.advised_huge_pages` reads
+``smaps`` right.
 
 The tools are run in fresh interpreters (the variable only counts before torch's first
 allocation) and the probe is what the kernel reports for a fresh 2 MiB tensor: the ``hg``
@@ -19,18 +20,19 @@ from catravs.utils.host_memory import advised_huge_pages
 from tests.conftest import REPO_ROOT
 
 PROBE = ('import runpy, sys\n'
-         "runpy.run_path(sys.argv[1], run_name='catravs_probe')\n"
+         'sys.argv = sys.argv[1:]\n'
+         "runpy.run_path(sys.argv[0], run_name='catravs_probe')\n"
          'from catravs.utils.host_memory import large_tensors_on_huge_pages\n'
          'print(large_tensors_on_huge_pages())\n')
 needs_thp = pytest.mark.skipif(not osp.exists('/sys/kernel/mm/transparent_hugepage/enabled'),
                                reason='the kernel has no transparent huge pages')
 
 
-def probe_tool(tool: str, thp_env: str | None) -> str:
+def probe_tool(tool: str, thp_env: str | None, *argv: str) -> str:
     env = {k: v for k, v in os.environ.items() if k != 'THP_MEM_ALLOC_ENABLE'}
     if thp_env is not None:
         env['THP_MEM_ALLOC_ENABLE'] = thp_env
-    proc = subprocess.run([sys.executable, '-c', PROBE, osp.join(REPO_ROOT, tool)],
+    proc = subprocess.run([sys.executable, '-c', PROBE, osp.join(REPO_ROOT, tool), *argv],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.strip().splitlines()[-1]
@@ -45,6 +47,14 @@ def test_tools_put_large_tensors_on_huge_pages(tool):
 @needs_thp
 def test_environment_zero_keeps_huge_pages_off():
     assert probe_tool('tools/train.py', '0') == 'False'
+
+
+@needs_thp
+def test_benchmark_times_the_reference_path_in_the_callers_environment():
+    """As the released code's users run it (``--compare-reference`` starts the reference
+    worker so, and the released code's: ``test_benchmark.py``)."""
+    assert probe_tool('tools/analysis_tools/benchmark.py', None, 'CONFIG', '--path',
+                      'reference') == 'False'
 
 
 SMAPS = """\

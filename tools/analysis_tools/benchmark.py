@@ -30,10 +30,22 @@ import os
 import os.path as osp
 import sys
 
-# As tools/train.py: tensors of 2 MiB and more on transparent huge pages, set before torch
-# is imported. The workers inherit it, the released code's included, so every path runs
-# under the same allocator; the header's thp_mem_alloc line says which.
-os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
+#: THP_MEM_ALLOC_ENABLE as the caller's environment has it (None: unset)
+CALLER_THP = os.environ.get('THP_MEM_ALLOC_ENABLE')
+
+
+def _times_reference_path(argv) -> bool:
+    return any(a == '--path=reference' or (a == '--path' and b == 'reference')
+               for a, b in zip(argv, [*argv[1:], '']))
+
+
+# catravs' path runs as tools/train.py runs it: tensors of 2 MiB and more on transparent
+# huge pages, set before torch is imported. The released code and the reference path run
+# in the caller's environment, as the released code's users run it (in THP's 2 MiB pages
+# the released TPAVI S4 step took 11.8 and 12.6 s, against 11.6 and 10.1 s without; the
+# same peak). The table's flags column says "huge pages" where a path ran with them.
+if not _times_reference_path(sys.argv[1:]):
+    os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
@@ -174,6 +186,8 @@ def model_rows(results, peak_tflops: float | None = None) -> list[list]:
             flags.append(f'optimizer {r["optim_impl"]}')
         if r.get('no_cpu_lean'):
             flags.append('no cpu lean')
+        if (r.get('machine') or {}).get('thp_mem_alloc') == 'on':
+            flags.append('huge pages')
         use = utilisation(r, peak_tflops)
         flops = r.get('flops')
         rows.append([r['path'], f'{r["clips"]}x{t}x{h}x{w}', r.get('precision', '?'),
@@ -215,7 +229,9 @@ def main(argv=None) -> str:
     status = (lambda text: open(args.status_file, 'w').write(text)) if args.status_file \
         else None
     machine = benchmarking.machine_info(device)
-    lines = [f'{k}: {v}' for k, v in machine.items()] + [f'config: {args.config}']
+    # huge pages are per path (the flags column), not of this process
+    lines = [f'{k}: {v}' for k, v in machine.items() if k != 'thp_mem_alloc'] + \
+        [f'config: {args.config}']
     summary = None
     if args.task == 'data':
         loader_cfg = bench_data.data_cfg(cfg, args.data_root, args.data_clips, args.workers)
@@ -234,13 +250,15 @@ def main(argv=None) -> str:
               result['seconds'], result['s_per_1000_frames']]])
     elif args.compare_reference:
         tool = osp.abspath(__file__)
+        caller_env = {'THP_MEM_ALLOC_ENABLE': CALLER_THP}
         runs_of = {path: (tool, [*worker_argv(args, device, clips, shape,
                                               amp=path == 'ours' or not args.reference_fp32),
-                                 '--path', path]) for path in ('reference', 'ours')}
+                                 '--path', path], (), caller_env if path == 'reference' else {})
+                   for path in ('reference', 'ours')}
         if args.released_root:
             runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_step.py'),
                                      released_argv(args, cfg.model.type, device, shape),
-                                     [osp.abspath(args.released_root)]), **runs_of)
+                                     [osp.abspath(args.released_root)], caller_env), **runs_of)
         result = bench_compare.compare_paths(runs_of, args.rounds, args.mem_limit_gb)
         summary = bench_compare.summary_line(result['reference'], result['ours'])
         if args.released_root:
