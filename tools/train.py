@@ -3,16 +3,8 @@
 ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--compile] [--test]``
 """
 import argparse
-import os
 
-# Host tensors of 2 MiB and more go on transparent huge pages (PyTorch's own
-# THP_MEM_ALLOC_ENABLE: page-aligned, advised MADV_HUGEPAGE). torch reads the variable at
-# its first allocation, so it is set before anything imports torch. On the CPU it lowers
-# the training peak (docs/benchmark.md: TPAVI S4 with checkpointing 3.5 -> 3.0 GiB) at the
-# same step time; THP_MEM_ALLOC_ENABLE=0 in the environment keeps it off.
-os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
-
-from catravs.apis.runner_setup import (  # noqa: E402
+from catravs.apis.runner_setup import (
     add_common_args,
     apply_resume,
     build_runner,

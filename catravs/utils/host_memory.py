@@ -2,10 +2,9 @@
 
 PyTorch's CPU allocator advises every allocation of 2 MiB and more ``MADV_HUGEPAGE``
 when the process starts with ``THP_MEM_ALLOC_ENABLE=1`` (read once, at torch's first
-allocation). ``tools/train.py`` and ``tools/analysis_tools/benchmark.py`` set it before
-torch is imported; :func:`large_tensors_on_huge_pages` says what the running process
-actually does, which the environment alone cannot tell (torch may have been imported
-before the variable was set).
+allocation; ``tools/analysis_tools/benchmark.py --huge-pages`` sets it for catravs' path).
+:func:`large_tensors_on_huge_pages` says what the running process actually does, which the
+environment alone cannot tell (torch may have been imported before the variable was set).
 """
 from __future__ import annotations
 

@@ -168,11 +168,11 @@ def test_compare_reference_with_the_released_code(tmp_path, monkeypatch) -> None
     """Three fresh processes (released code, reference path, ours); the released one is a
     miniature of the released code's interface that calls ``.cuda()`` and a pretrained
     loader, as the released code does; its loss moves from step to step (Adam steps).
-    Ours runs with large tensors on huge pages, as ``tools/train.py`` does; the other two in
-    the caller's environment (here: without)."""
+    ``--huge-pages``: ours runs with large tensors on huge pages, the other two in the
+    caller's environment (here: without)."""
     write_fake_released(tmp_path / 'CATR')
     monkeypatch.delenv('THP_MEM_ALLOC_ENABLE', raising=False)
-    out = run_tool(*SMALL, '--compare-reference', '--mem-limit-gb', '16',
+    out = run_tool(*SMALL, '--compare-reference', '--mem-limit-gb', '16', '--huge-pages',
                    '--released-root', str(tmp_path / 'CATR'),
                    '--json-out', str(tmp_path / 'r.json'))
     lines = out.strip().splitlines()

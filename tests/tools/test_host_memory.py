@@ -1,9 +1,9 @@
-"""``tools/train.py`` and ``tools/analysis_tools/benchmark.py`` (catravs' path) start torch with
-large host tensors on transparent huge pages (``THP_MEM_ALLOC_ENABLE``), unless the
-environment says ``0``; :func:`catravs.utils.host_memory.advised_huge_pages` reads
+"""``tools/analysis_tools/benchmark.py --huge-pages`` starts catravs' path with large host
+tensors on transparent huge pages (``THP_MEM_ALLOC_ENABLE=1``) and leaves the reference
+path in the caller's environment; :func:`catravs.utils.host_memory.advised_huge_pages` reads
 ``smaps`` right.
 
-The tools are run in fresh interpreters (the variable only counts before torch's first
+The tool is run in fresh interpreters (the variable only counts before torch's first
 allocation) and the probe is what the kernel reports for a fresh 2 MiB tensor: the ``hg``
 flag of its mapping.
 """
@@ -28,33 +28,28 @@ needs_thp = pytest.mark.skipif(not osp.exists('/sys/kernel/mm/transparent_hugepa
                                reason='the kernel has no transparent huge pages')
 
 
-def probe_tool(tool: str, thp_env: str | None, *argv: str) -> str:
+def probe_tool(tool: str, *argv: str) -> str:
+    """The probe's answer after running ``tool``'s module top with ``argv``, started
+    without ``THP_MEM_ALLOC_ENABLE``."""
     env = {k: v for k, v in os.environ.items() if k != 'THP_MEM_ALLOC_ENABLE'}
-    if thp_env is not None:
-        env['THP_MEM_ALLOC_ENABLE'] = thp_env
     proc = subprocess.run([sys.executable, '-c', PROBE, osp.join(REPO_ROOT, tool), *argv],
                           cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.strip().splitlines()[-1]
 
 
-@needs_thp
-@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/analysis_tools/benchmark.py'])
-def test_tools_put_large_tensors_on_huge_pages(tool):
-    assert probe_tool(tool, None) == 'True'
+BENCHMARK = 'tools/analysis_tools/benchmark.py'
 
 
 @needs_thp
-def test_environment_zero_keeps_huge_pages_off():
-    assert probe_tool('tools/train.py', '0') == 'False'
-
-
-@needs_thp
-def test_benchmark_times_the_reference_path_in_the_callers_environment():
-    """As the released code's users run it (``--compare-reference`` starts the reference
-    worker so, and the released code's: ``test_benchmark.py``)."""
-    assert probe_tool('tools/analysis_tools/benchmark.py', None, 'CONFIG', '--path',
-                      'reference') == 'False'
+@pytest.mark.parametrize('argv, on', [
+    (['--huge-pages'], True),
+    ([], False),
+    # the reference path as the released code's users run it
+    (['--huge-pages', '--path', 'reference'], False),
+])
+def test_benchmark_huge_pages_flag_acts_on_catravs_path_only(argv, on):
+    assert probe_tool(BENCHMARK, 'CONFIG', *argv) == str(on)
 
 
 SMAPS = """\

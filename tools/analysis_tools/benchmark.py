@@ -2,7 +2,7 @@
 
 ``python tools/analysis_tools/benchmark.py CONFIG [--task train|test|data|eval]
 [--device cpu|cuda] [--amp [--amp-dtype float16|bfloat16]] [--compile [forward|regional]]
-[--no-cpu-lean]
+[--no-cpu-lean] [--huge-pages]
 [--channels-last] [--with-cp] [--optim-impl for-loop|foreach|fused] [--clips B]
 [--shape T H W] [--steps N] [--warmup N]
 [--compare-reference [--reference-fp32] [--rounds R] [--released-root DIR]]
@@ -39,13 +39,12 @@ def _times_reference_path(argv) -> bool:
                for a, b in zip(argv, [*argv[1:], '']))
 
 
-# catravs' path runs as tools/train.py runs it: tensors of 2 MiB and more on transparent
-# huge pages, set before torch is imported. The released code and the reference path run
-# in the caller's environment, as the released code's users run it (in THP's 2 MiB pages
-# the released TPAVI S4 step took 11.8 and 12.6 s, against 11.6 and 10.1 s without; the
-# same peak). The table's flags column says "huge pages" where a path ran with them.
-if not _times_reference_path(sys.argv[1:]):
-    os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
+# --huge-pages: catravs' path with host tensors of 2 MiB and more on transparent huge pages
+# (PyTorch's THP_MEM_ALLOC_ENABLE, read at torch's first allocation, hence here). The
+# released code and the reference path run in the caller's environment, as the released
+# code's users run it; the flags column says "huge pages" where a path ran with them.
+if '--huge-pages' in sys.argv[1:] and not _times_reference_path(sys.argv[1:]):
+    os.environ['THP_MEM_ALLOC_ENABLE'] = '1'
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
@@ -65,6 +64,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="torch.compile the model's forward as one graph (fullgraph; "
                         '--compile or --compile forward) or each repeated block '
                         '(--compile regional: PVT-v2 blocks, fusion and decoder layers)')
+    p.add_argument('--huge-pages', action='store_true',
+                   help="catravs' path with THP_MEM_ALLOC_ENABLE=1: host tensors of 2 MiB and "
+                        'more on transparent huge pages (the released code and the reference '
+                        "path keep the caller's environment)")
     p.add_argument('--no-cpu-lean', action='store_true',
                    help='switch the CPU lean path off (catravs.models.utils.cpu_lean)')
     p.add_argument('--channels-last', action='store_true',
@@ -128,7 +131,8 @@ def worker_argv(args: argparse.Namespace, device: str, clips: int, shape,
         argv += ['--compile', args.compile]
     argv += [f for f, on in (('--amp', args.amp and amp),
                              ('--channels-last', args.channels_last),
-                             ('--with-cp', args.with_cp), ('--no-cpu-lean', args.no_cpu_lean))
+                             ('--with-cp', args.with_cp), ('--no-cpu-lean', args.no_cpu_lean),
+                             ('--huge-pages', args.huge_pages))
              if on]
     if args.optim_impl:
         argv += ['--optim-impl', args.optim_impl]
@@ -254,7 +258,7 @@ def main(argv=None) -> str:
         runs_of = {path: (tool, [*worker_argv(args, device, clips, shape,
                                               amp=path == 'ours' or not args.reference_fp32),
                                  '--path', path], (), caller_env if path == 'reference' else {})
-                   for path in ('reference', 'ours')}
+                   for path in ('reference', 'ours')}  # --huge-pages acts on ours only
         if args.released_root:
             runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_step.py'),
                                      released_argv(args, cfg.model.type, device, shape),
