@@ -3,34 +3,32 @@ tools/video_demo.py on a generated video with sound, catravs.apis.init_model /
 inference_model, tools/test.py (with --score-dir) on a checkpoint of the built model, and
 benchmark.py's train step. The semantic model is the tiny one with AVSS's losses
 (cross-entropy + the matching term with its argmax mask); on SynthAVS AVSS its 10-frame
-clips run as two groups of 5 frames."""
+clips run as two groups of 5 frames. The checks shared with the other methods are in
+``tests/tools/method_tools.py``."""
 from __future__ import annotations
 
 import glob
 import json
 import os.path as osp
 
-import numpy as np
 import pytest
-import soundfile as sf
 import torch
-from PIL import Image
 
-from catravs.apis import inference_model, init_model
+from catravs.apis import init_model
 from catravs.datasets.synthavs import make_synthavs
-from tests.apis.test_inference_model import clip_files
 from tests.conftest import REPO_ROOT
-from tests.tools.test_train_test import last_scalars, run_tool
-from tests.tools.test_video_demo import (
-    H,
-    W,
-    check_outputs,
-    run_main,
-    video,  # noqa: F401  (the fixture)
+from tests.tools.method_tools import (
+    check_benchmark_train_step,
+    check_inference,
+    check_video_demo_binary,
+    check_video_demo_semantic,
+    semantic_config,
+    tools_run_setup,
 )
+from tests.tools.test_train_test import last_scalars, run_tool
+from tests.tools.test_video_demo import video  # noqa: F401  (the fixture)
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'tpavi', 'tpavi_tiny_synthavs.py')
-BASE = osp.join(REPO_ROOT, 'configs', '_base_')
 SEMANTIC_MODEL = """
 model = dict(
     task='semantic', num_classes={num_classes},
@@ -42,30 +40,13 @@ model = dict(
 """
 
 
-def semantic_config(tmp_path, num_classes: int = 3) -> str:
-    path = tmp_path / 'tpavi_tiny_semantic.py'
-    path.write_text(f"_base_ = [{CONFIG!r}]\n" + SEMANTIC_MODEL.format(num_classes=num_classes))
-    return str(path)
-
-
 def test_video_demo_binary(video, tmp_path, capsys):  # noqa: F811
-    out_dir = str(tmp_path / 'out')
-    code, log = run_main([video, CONFIG, '--out-dir', out_dir], capsys)
-    assert code == 0, log
-    assert '2 clips, 7 frames, 7 s of video' in log
-    check_outputs(out_dir, 7)  # binary PNGs (0 / 255) at the video's size, the overlay video
-    summary = json.load(open(osp.join(out_dir, 'summary.json')))
-    assert summary['clips'] == 2 and summary['frames_per_clip'] == 5
+    check_video_demo_binary(video, CONFIG, tmp_path, capsys)
 
 
 def test_video_demo_semantic_writes_palette_masks(video, tmp_path, capsys):  # noqa: F811
-    out_dir = str(tmp_path / 'out')
-    code, log = run_main([video, semantic_config(tmp_path), '--out-dir', out_dir], capsys)
-    assert code == 0, log
-    for i in range(7):
-        mask = Image.open(osp.join(out_dir, 'masks', f'{i:06d}.png'))
-        assert mask.mode == 'P' and mask.size == (W, H)
-        assert np.array(mask).max() <= 2
+    check_video_demo_semantic(video, semantic_config(tmp_path, CONFIG, SEMANTIC_MODEL),
+                              tmp_path, capsys)
 
 
 @pytest.fixture(scope='module')
@@ -79,7 +60,7 @@ def test_inference_model(s4_data, tmp_path, task):
     """Masks at the frames' size; binary: sigmoid > 0.5 of the logits, semantic: argmax;
     the model hears the sound (silence changes the logits once the TPAVI blocks' output
     BatchNorm, zero at initialisation so that each block starts as the identity, is not)."""
-    config = CONFIG if task == 'binary' else semantic_config(tmp_path)
+    config = CONFIG if task == 'binary' else semantic_config(tmp_path, CONFIG, SEMANTIC_MODEL)
     torch.manual_seed(0)
     model = init_model(config, device='cpu')
     assert type(model).__name__ == 'TPAVI'
@@ -88,18 +69,7 @@ def test_inference_model(s4_data, tmp_path, task):
     with torch.no_grad():
         for block in blocks:
             block.out_bn.weight.fill_(1.0)
-    frames, wav = clip_files(s4_data)[0]
-    sample = inference_model(model, frames, wav)[0]
-    assert sample.pred_masks.shape == (5, 64, 64) and sample.pred_masks.dtype == torch.long
-    if task == 'binary':
-        assert sample.seg_logits.shape == (5, 64, 64)
-        assert torch.equal(sample.pred_masks, (sample.seg_logits.sigmoid() > 0.5).long())
-    else:
-        assert sample.seg_logits.shape == (5, 3, 64, 64)
-        assert torch.equal(sample.pred_masks, sample.seg_logits.argmax(1))
-    waveform, rate = sf.read(wav, dtype='float32')
-    silent = inference_model(model, frames, (np.zeros_like(waveform), rate))[0]
-    assert not torch.allclose(silent.seg_logits, sample.seg_logits)
+    check_inference(model, s4_data, task)
 
 
 def test_init_model_loads_a_checkpoint(tmp_path):
@@ -114,57 +84,13 @@ def test_init_model_loads_a_checkpoint(tmp_path):
         assert torch.equal(loaded.state_dict()[key], value), key
 
 
-AVSS_CONFIG = """
-_base_ = [{model!r}, {data!r}, {schedule!r}, {runtime!r}]
-data_root = {root!r}
-""" + SEMANTIC_MODEL + """
-_pipeline = [
-    dict(type='LoadClipFrames'),
-    dict(type='LoadClipMasks', mask_type='semantic', num_classes={num_classes}),
-    dict(type='LoadClipAudio', source='wav', wav_slicing='clip'),
-    dict(type='PackAVSInputs'),
-]
-test_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                       dataset=dict(data_root=data_root, pipeline=_pipeline))
-val_dataloader = test_dataloader
-train_dataloader = test_dataloader
-test_evaluator = dict(type='AVSSemanticMetric', num_classes={num_classes})
-val_evaluator = test_evaluator
-custom_hooks = []
-default_hooks = dict(logger=dict(interval=1))
-visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
-"""
-S4_OPTIONS = ['default_hooks.logger.interval=1',
-              'visualizer.vis_backends.0.type=LocalVisBackend'] + [
-    f'{loader}.{key}' for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    for key in ('num_workers=0', 'persistent_workers=False', 'batch_size=2')]
-
-
 @pytest.mark.parametrize('subset', ['s4', 'avss'])
 def test_test_tool_with_score_dir(tmp_path, subset):
     """tools/test.py on a checkpoint of the built tiny model: the subset's metrics are
     logged and --score-dir writes one score file per test clip (S4: the tiny config,
     5-frame clips; AVSS: 10-frame clips of SynthAVS AVSS with padding frames, semantic)."""
-    if subset == 's4':
-        data_root = make_synthavs(str(tmp_path / 'data'), 's4', num_train=2, num_val=2,
-                                  num_test=3, image_size=64)
-        config = CONFIG
-        options = S4_OPTIONS + [f'{loader}.dataset.data_root={data_root}' for loader in
-                                ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    else:
-        data_root = make_synthavs(str(tmp_path / 'data'), 'avss', num_train=2, num_val=2,
-                                  num_test=3, image_size=64)
-        with open(osp.join(data_root, 'label2idx.json')) as f:
-            num_classes = len(json.load(f))
-        config = str(tmp_path / 'tpavi_tiny_avss.py')
-        with open(config, 'w') as f:
-            f.write(AVSS_CONFIG.format(
-                model=osp.join(BASE, 'models', 'tpavi_tiny.py'),
-                data=osp.join(BASE, 'datasets', 'avsbench_avss.py'),
-                schedule=osp.join(BASE, 'schedules', 'tpavi_adam.py'),
-                runtime=osp.join(BASE, 'default_runtime.py'), root=data_root,
-                num_classes=num_classes))
-        options = []
+    config, options = tools_run_setup(tmp_path, subset, CONFIG, 'tpavi_tiny.py',
+                                      'tpavi_adam.py', SEMANTIC_MODEL, num_train=2)
     torch.manual_seed(0)
     ckpt = str(tmp_path / 'tpavi.pth')
     torch.save({'state_dict': init_model(config, device='cpu').state_dict()}, ckpt)
@@ -186,34 +112,13 @@ def test_benchmark_measures_the_tiny_model(task, monkeypatch):
     model's task (semantic labels reach the cross-entropy); semantic clips hold 10 frames,
     two groups of 5 for the TPAVI blocks."""
     from mmengine.config import Config
-
-    from catravs.analysis import benchmarking
     cfg = Config.fromfile(CONFIG)
     if task == 'semantic':
         cfg.merge_from_dict({'model.task': 'semantic', 'model.num_classes': 5})
         cfg.model.criterion.seg_loss = dict(type='FrameCrossEntropyLoss')
         cfg.model.criterion.matching_loss = dict(type='AudioVisualMatchingLoss', mask='argmax',
                                                  frames='mean', loss_weight=0.5)
-    seen = {}
-    original = benchmarking.synthetic_batch
-
-    def spy(model, *args, **kwargs):
-        batch = original(model, *args, **kwargs)
-        seen['labels'] = torch.cat([s.gt_masks.flatten() for s in batch['data_samples']])
-        seen['frames'] = batch['inputs']['frames'][0].shape[0]
-        return batch
-
-    monkeypatch.setattr(benchmarking, 'synthetic_batch', spy)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    frames = 5 if task == 'binary' else 10
-    try:
-        result = benchmarking.measure_model(cfg, 'train', 'cpu', 1, (frames, 32, 32), 1, 0)
-    finally:
-        torch.set_num_threads(threads)
-    assert result['step_s'] > 0 and result['peak_bytes'] > 0 and seen['frames'] == frames
-    classes = set(seen['labels'].unique().tolist()) - {0, 255}
-    assert classes == {1} if task == 'binary' else (classes and max(classes) <= 4)
+    check_benchmark_train_step(cfg, task, 5 if task == 'binary' else 10, monkeypatch)
 
 
 @pytest.mark.parametrize('path', ['reference', 'ours'])

@@ -99,13 +99,8 @@ def test_demo_cli_two_masks_per_second(video, tmp_path):
 
 
 def test_demo_writes_one_mask_and_overlay_per_second(video, tmp_path, capsys):
-    out_dir = str(tmp_path / 'out')
-    code, log = run_main([video, CONFIG, '--out-dir', out_dir], capsys)
-    assert code == 0, log
-    assert '2 clips, 7 frames, 7 s of video' in log
-    check_outputs(out_dir, 7)
-    summary = json.load(open(osp.join(out_dir, 'summary.json')))
-    assert summary['clips'] == 2 and summary['frames_per_clip'] == 5
+    from tests.tools.method_tools import check_video_demo_binary  # it imports this module
+    out_dir = check_video_demo_binary(video, CONFIG, tmp_path, capsys)
     with open(osp.join(out_dir, 'frames.csv')) as f:  # the last frame of each second
         times = [float(r['time_s']) for r in csv.DictReader(f)]
     np.testing.assert_allclose(times, [k + 0.9 for k in range(7)], atol=1e-3)
@@ -182,17 +177,10 @@ def test_missing_pyav_says_how_to_install(monkeypatch, tmp_path, capsys):
 
 
 def test_semantic_model_writes_palette_masks(video, tmp_path, capsys):
-    config = tmp_path / 'semantic.py'
-    config.write_text(f"_base_ = [{CONFIG!r}]\nmodel = dict(task='semantic', num_classes=3)\n")
-    out_dir = str(tmp_path / 'out')
-    code, log = run_main([video, config, '--out-dir', out_dir], capsys)
-    assert code == 0, log
-    from catravs.datasets.palette import voc_palette
-    for i in range(7):
-        mask = Image.open(osp.join(out_dir, 'masks', f'{i:06d}.png'))
-        assert mask.mode == 'P' and mask.size == (W, H)
-        assert mask.getpalette()[:9] == voc_palette(3).flatten().tolist()
-        assert np.array(mask).max() <= 2
+    from tests.tools.method_tools import check_video_demo_semantic, semantic_config
+    config = semantic_config(tmp_path, CONFIG,
+                             "model = dict(task='semantic', num_classes={num_classes})\n")
+    check_video_demo_semantic(video, config, tmp_path, capsys)
 
 
 def test_clips_past_the_end_of_the_sound_are_warned_once_with_their_time(tmp_path, capsys,
