@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 GiB = 1024 ** 3
@@ -48,14 +48,12 @@ def _read(path: str) -> str:
 
 
 def run_worker(tool: str, argv: Sequence[str], mem_limit_gb: float | None = None,
-               poll_s: float = 0.05, pythonpath: Sequence[str] = (),
-               env: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+               poll_s: float = 0.05, pythonpath: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``tool argv --worker-out F --status-file S`` in a fresh interpreter.
 
     ``pythonpath`` folders go first on the child's ``PYTHONPATH`` (code that is imported
     by its top-level names, such as the released CATR folder; this process's own
-    ``sys.path`` is left alone). ``env``: variables to set in the child's environment
-    (a None value removes the variable), on top of this process's.
+    ``sys.path`` is left alone).
 
     Returns the worker's result dict, or ``dict(over_limit=True, peak_bytes=...,
     status=<what it was doing>)`` when its peak RSS passed ``mem_limit_gb``.
@@ -68,13 +66,7 @@ def run_worker(tool: str, argv: Sequence[str], mem_limit_gb: float | None = None
         log = os.path.join(tmp, 'log')
         cmd = [sys.executable, tool, *argv, '--worker-out', out, '--status-file', status]
         limit = None if mem_limit_gb is None else int(mem_limit_gb * GiB)
-        child_env = dict(os.environ)
-        for key, value in (env or {}).items():
-            if value is None:
-                child_env.pop(key, None)
-            else:
-                child_env[key] = value
-        env = child_env
+        env = dict(os.environ)
         if pythonpath:
             env['PYTHONPATH'] = os.pathsep.join(
                 [*pythonpath, *filter(None, [os.environ.get('PYTHONPATH')])])
@@ -121,18 +113,17 @@ def pool_runs(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def compare_paths(runs_of: dict[str, tuple], rounds: int = 1,
                   mem_limit_gb: float | None = None, log=print) -> dict[str, dict[str, Any]]:
-    """Run each named ``(tool, argv)``, ``(tool, argv, pythonpath)`` or ``(tool, argv,
-    pythonpath, env)`` in a fresh process (:func:`run_worker`), in turn, ``rounds`` times
-    (A/B/C/A/B/C...); ``{name: pooled result}`` (:func:`pool_runs`)."""
+    """Run each named ``(tool, argv)`` or ``(tool, argv, pythonpath)`` in a fresh process
+    (:func:`run_worker`), in turn, ``rounds`` times (A/B/C/A/B/C...);
+    ``{name: pooled result}`` (:func:`pool_runs`)."""
     runs: dict[str, list] = {name: [] for name in runs_of}
     for i in range(rounds):
-        for name, (tool, argv, *rest) in runs_of.items():
+        for name, (tool, argv, *pythonpath) in runs_of.items():
             if runs[name] and runs[name][-1].get('over_limit'):
                 continue  # it will not fit the next time either
             log(f'[round {i + 1}/{rounds}] {name}: fresh process ...')
-            pythonpath = rest[0] if rest else ()
-            env = rest[1] if len(rest) > 1 else None
-            result = run_worker(tool, argv, mem_limit_gb, pythonpath=pythonpath, env=env)
+            result = run_worker(tool, argv, mem_limit_gb,
+                                pythonpath=pythonpath[0] if pythonpath else ())
             result.setdefault('path', name)  # a run stopped at the limit reports no path
             runs[name].append(result)
             log(f'  {name}: ' + (f'over {mem_limit_gb:g} GB ({result["status"]})'

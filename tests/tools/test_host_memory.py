@@ -1,6 +1,7 @@
 """``tools/analysis_tools/benchmark.py --huge-pages`` starts catravs' path with large host
 tensors on transparent huge pages (``THP_MEM_ALLOC_ENABLE=1``) and leaves the reference
-path in the caller's environment; :func:`catravs.utils.host_memory.advised_huge_pages` reads
+path and ``--compare-reference``'s parent (whose environment the released code's worker
+inherits) in the caller's environment; :func:`catravs.utils.host_memory.advised_huge_pages` reads
 ``smaps`` right.
 
 The tool is run in fresh interpreters (the variable only counts before torch's first
@@ -47,6 +48,8 @@ BENCHMARK = 'tools/analysis_tools/benchmark.py'
     ([], False),
     # the reference path as the released code's users run it
     (['--huge-pages', '--path', 'reference'], False),
+    # --compare-reference's parent: the released code's worker inherits its environment
+    (['--huge-pages', '--compare-reference'], False),
 ])
 def test_benchmark_huge_pages_flag_acts_on_catravs_path_only(argv, on):
     assert probe_tool(BENCHMARK, 'CONFIG', *argv) == str(on)

@@ -30,20 +30,21 @@ import os
 import os.path as osp
 import sys
 
-#: THP_MEM_ALLOC_ENABLE as the caller's environment has it (None: unset)
-CALLER_THP = os.environ.get('THP_MEM_ALLOC_ENABLE')
 
-
-def _times_reference_path(argv) -> bool:
-    return any(a == '--path=reference' or (a == '--path' and b == 'reference')
-               for a, b in zip(argv, [*argv[1:], '']))
+def _measures_catravs_path_on_huge_pages(argv) -> bool:
+    """``--huge-pages`` in a process that measures catravs' path: not the reference path,
+    and not ``--compare-reference``'s parent, which measures nothing itself and so starts
+    the released code's worker in the caller's environment."""
+    reference = any(a == '--path=reference' or (a == '--path' and b == 'reference')
+                    for a, b in zip(argv, [*argv[1:], '']))
+    return '--huge-pages' in argv and not reference and '--compare-reference' not in argv
 
 
 # --huge-pages: catravs' path with host tensors of 2 MiB and more on transparent huge pages
 # (PyTorch's THP_MEM_ALLOC_ENABLE, read at torch's first allocation, hence here). The
 # released code and the reference path run in the caller's environment, as the released
 # code's users run it; the flags column says "huge pages" where a path ran with them.
-if '--huge-pages' in sys.argv[1:] and not _times_reference_path(sys.argv[1:]):
+if _measures_catravs_path_on_huge_pages(sys.argv[1:]):
     os.environ['THP_MEM_ALLOC_ENABLE'] = '1'
 
 from mmengine.config import Config, DictAction  # noqa: E402
@@ -254,15 +255,13 @@ def main(argv=None) -> str:
               result['seconds'], result['s_per_1000_frames']]])
     elif args.compare_reference:
         tool = osp.abspath(__file__)
-        caller_env = {'THP_MEM_ALLOC_ENABLE': CALLER_THP}
         runs_of = {path: (tool, [*worker_argv(args, device, clips, shape,
                                               amp=path == 'ours' or not args.reference_fp32),
-                                 '--path', path], (), caller_env if path == 'reference' else {})
-                   for path in ('reference', 'ours')}  # --huge-pages acts on ours only
+                                 '--path', path]) for path in ('reference', 'ours')}
         if args.released_root:
             runs_of = dict(released=(osp.join(osp.dirname(tool), 'released_step.py'),
                                      released_argv(args, cfg.model.type, device, shape),
-                                     [osp.abspath(args.released_root)], caller_env), **runs_of)
+                                     [osp.abspath(args.released_root)]), **runs_of)
         result = bench_compare.compare_paths(runs_of, args.rounds, args.mem_limit_gb)
         summary = bench_compare.summary_line(result['reference'], result['ours'])
         if args.released_root:
