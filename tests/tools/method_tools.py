@@ -46,6 +46,9 @@ custom_hooks = []
 default_hooks = dict(logger=dict(interval=1))
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 """
+#: the semantic override of a model that needs nothing more than ``task`` and
+#: ``num_classes`` (CATR, AVSegFormer), for :func:`semantic_config`
+SEMANTIC_MODEL = "model = dict(task='semantic', num_classes={num_classes})\n"
 #: the tiny config's S4 run made small: one epoch, batches of 2, no worker processes
 S4_OPTIONS = ['train_cfg.max_epochs=1', 'default_hooks.logger.interval=1',
               'visualizer.vis_backends.0.type=LocalVisBackend'] + [

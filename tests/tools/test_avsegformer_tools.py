@@ -13,6 +13,7 @@ from catravs.apis import init_model
 from catravs.datasets.synthavs import make_synthavs
 from tests.conftest import REPO_ROOT
 from tests.tools.method_tools import (
+    SEMANTIC_MODEL,
     check_benchmark_train_step,
     check_inference,
     check_video_demo_binary,
@@ -24,7 +25,6 @@ from tests.tools.test_train_test import last_scalars, run_log, run_tool, run_too
 from tests.tools.test_video_demo import video  # noqa: F401  (the fixture)
 
 CONFIG = osp.join(REPO_ROOT, 'configs', 'avsegformer', 'avsegformer_tiny_synthavs.py')
-SEMANTIC_MODEL = "model = dict(task='semantic', num_classes={num_classes})\n"
 
 
 def test_video_demo_binary(video, tmp_path, capsys):  # noqa: F811
